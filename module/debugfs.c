@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Introspection: /sys/kernel/debug/shmipc/regions, one line per region
+ * after a header line.  Ids are in the initial user namespace; userns is
+ * the inode number of the namespace the name lives in.
+ */
+#include <linux/debugfs.h>
+#include <linux/seq_file.h>
+#include <linux/user_namespace.h>
+
+#include "shmipc.h"
+
+static struct dentry *shmipc_debugfs_dir;
+
+static int shmipc_regions_show(struct seq_file *m, void *unused)
+{
+	struct shmipc_region *region;
+
+	seq_puts(m, "id name size uid gid mode flags files waiters userns\n");
+	mutex_lock(&shmipc_lock);
+	list_for_each_entry(region, &shmipc_regions, node) {
+		char flags[3];
+		int n = 0;
+
+		if (region->persistent)
+			flags[n++] = 'p';
+		if (!region->named)
+			flags[n++] = 'u';
+		if (!n)
+			flags[n++] = '-';
+		flags[n] = '\0';
+		seq_printf(m, "%llu %s %llu %u %u %04o %s %d %d %u\n",
+			   region->id, region->name, region->size,
+			   from_kuid(&init_user_ns, region->uid),
+			   from_kgid(&init_user_ns, region->gid),
+			   region->mode, flags,
+			   atomic_read(&region->nr_files),
+			   atomic_read(&region->nr_waiters),
+			   region->user_ns->ns.inum);
+	}
+	mutex_unlock(&shmipc_lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(shmipc_regions);
+
+/* debugfs failures only cost introspection: the module works without. */
+void shmipc_debugfs_init(void)
+{
+	shmipc_debugfs_dir = debugfs_create_dir("shmipc", NULL);
+	debugfs_create_file("regions", 0400, shmipc_debugfs_dir, NULL,
+			    &shmipc_regions_fops);
+}
+
+void shmipc_debugfs_exit(void)
+{
+	debugfs_remove(shmipc_debugfs_dir);
+}

@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * shmipc: named shared-memory regions with blocking wake-ups.
+ *
+ * /dev/shmipc is a control device.  Its ioctls create, open and unlink
+ * named regions; CREATE and OPEN return a new close-on-exec *region fd*.
+ * A region fd is mmap()ed (MAP_SHARED only) and carries the per-region
+ * ioctls: INFO, WAIT, WAKE and WAITV.
+ *
+ * Names
+ *   1..SHMIPC_NAME_MAX-1 bytes of [A-Za-z0-9._-], not "." or "..",
+ *   NUL-terminated inside the array, every byte after the NUL zero.
+ *   Violations give -EINVAL; no NUL in the array gives -ENAMETOOLONG.
+ *
+ *   Names are private to the creator's *user namespace*.  We chose the
+ *   user namespace over the IPC namespace because ownership and permission
+ *   checks (uid, gid, CAP_IPC_OWNER) are already interpreted in it, any
+ *   process can enter a new one without privilege (unshare -U), and a
+ *   module can hold a reference on it (put_ipc_ns() is not exported in
+ *   6.1).  A container that shares the host's user namespace shares its
+ *   names: give it its own user namespace to isolate them.
+ *
+ * Lifetime
+ *   A region lives while any open file description refers to it; every
+ *   region fd (and its dup()s, inherited or passed copies) counts, and so
+ *   does every mapping of it.  A region created without
+ *   SHMIPC_CREATE_PERSISTENT loses its name when it dies; a persistent one
+ *   keeps its name (and its memory) until SHMIPC_IOC_UNLINK, even with no
+ *   fd open.  UNLINK removes a name at once; holders keep using the region.
+ *
+ * Permissions (as SysV IPC)
+ *   The creator's euid/egid become owner and creator ids; mode has the
+ *   0777 bits.  OPEN checks read (and write unless SHMIPC_OPEN_RDONLY)
+ *   against the owner, group or other bits; CAP_IPC_OWNER in the region's
+ *   user namespace overrides.  UNLINK needs the owner or creator uid, or
+ *   CAP_IPC_OWNER.  A read-only fd can map only without PROT_WRITE and
+ *   can never gain it (mprotect and mremap refuse).  A SHMIPC_OPEN_STAT
+ *   fd needs no permission and allows INFO only: mmap on it fails with
+ *   -EACCES (it is opened for neither reading nor writing), WAIT, WAKE
+ *   and WAITV with -EBADF.  MAP_PRIVATE gives -EINVAL; a mapping past
+ *   the region's last page gives -ENXIO; mremap() cannot grow a mapping.
+ *
+ * Quotas (module parameters, writable by root at run time)
+ *   max_region_size  bytes of one region      (larger: -EFBIG)
+ *   max_user_regions live regions per creator uid (more: -EDQUOT)
+ *   max_total_bytes  bytes of all live regions (more: -ENOSPC)
+ *
+ * Words, wait and wake (futex semantics scoped to a region)
+ *   A word is a __u32 at a byte offset of the region: 4-byte aligned and
+ *   inside the region's size, else -EINVAL.  The region need not be mapped
+ *   by the caller.  WAIT compares the word with .expected and, if equal,
+ *   sleeps atomically with respect to WAKE on the same word: a WAKE issued
+ *   after the word was changed cannot be missed.  Results:
+ *     0           woken by WAKE (may rarely be spurious: re-check the word)
+ *     -EAGAIN     the word did not hold .expected
+ *     -ETIMEDOUT  the absolute CLOCK_MONOTONIC deadline passed
+ *     -ERESTARTSYS/-EINTR  a signal arrived (the deadline is absolute, so
+ *                 a restart is safe)
+ *   SHMIPC_DEADLINE_NONE waits forever; other deadlines above INT64_MAX
+ *   give -EINVAL.  WAKE wakes at most .count waiters of the word
+ *   (SHMIPC_WAKE_ALL for all; 0 is -EINVAL) and returns how many it woke.
+ *   WAITV waits on up to SHMIPC_WAITV_MAX words, each in any region fd,
+ *   and returns the index of the entry whose word was woken.  Plain
+ *   futex(2) also works on mapped region words (the memory is shmem).
+ *
+ * ABI rules
+ *   Every flags, pad and reserved field must be zero (-EINVAL); unknown
+ *   ioctls give -ENOTTY.  Out fields are ignored on input.  Structs never
+ *   change size: a new behaviour gets a flag or a new ioctl number, and
+ *   SHMIPC_IOC_GET_FEATURES tells which are there.
+ *
+ * Example
+ *   int dev = open("/dev/shmipc", O_RDWR | O_CLOEXEC);
+ *   struct shmipc_create c = { .name = "demo", .size = 4096, .mode = 0600 };
+ *   if (ioctl(dev, SHMIPC_IOC_CREATE, &c) < 0) err(1, "create");
+ *   __u32 *w = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, c.fd, 0);
+ *   struct shmipc_wait wt = { .offset = 0, .expected = 0,
+ *                             .deadline_ns = SHMIPC_DEADLINE_NONE };
+ *   ioctl(c.fd, SHMIPC_IOC_WAIT, &wt);    // sleeps while *w == 0
+ *   // elsewhere: *w = 1; struct shmipc_wake wk = { .offset = 0, .count = 1 };
+ *   //            ioctl(fd, SHMIPC_IOC_WAKE, &wk);
+ */
+#ifndef _UAPI_LINUX_SHMIPC_H
+#define _UAPI_LINUX_SHMIPC_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+
+#define SHMIPC_API_VERSION	1
+#define SHMIPC_NAME_MAX		64	/* bytes, including the NUL */
+#define SHMIPC_WAITV_MAX	64	/* entries of one WAITV */
+#define SHMIPC_DEADLINE_NONE	(~(__u64)0)
+#define SHMIPC_WAKE_ALL		(~(__u32)0)
+
+/* struct shmipc_features.features */
+#define SHMIPC_FEAT_REGIONS	0x1ULL	/* CREATE/OPEN/UNLINK/INFO/mmap */
+#define SHMIPC_FEAT_WAIT	0x2ULL	/* WAIT/WAKE */
+#define SHMIPC_FEAT_WAITV	0x4ULL	/* WAITV */
+
+struct shmipc_features {
+	__u32 api_version;	/* out: SHMIPC_API_VERSION */
+	__u32 name_max;		/* out: SHMIPC_NAME_MAX */
+	__u32 waitv_max;	/* out: SHMIPC_WAITV_MAX */
+	__u32 reserved0;	/* out: 0 */
+	__u64 features;		/* out: SHMIPC_FEAT_* */
+	__u64 max_region_size;	/* out: current quota, bytes */
+	__u64 reserved[4];	/* out: 0 */
+};
+
+/* struct shmipc_create.flags */
+#define SHMIPC_CREATE_EXCL	  0x1U /* fail with -EEXIST if it exists */
+#define SHMIPC_CREATE_PERSISTENT 0x2U /* name outlives its fds: UNLINK */
+
+/* struct shmipc_create.result */
+#define SHMIPC_RESULT_CREATED	0x1U /* a new region was made */
+
+/*
+ * Create a region, or without SHMIPC_CREATE_EXCL open an existing one
+ * read-write (then .size must not exceed its size, else -EINVAL, and
+ * .mode and SHMIPC_CREATE_PERSISTENT are ignored).  Memory reads as zero.
+ */
+struct shmipc_create {
+	char name[SHMIPC_NAME_MAX];
+	__u64 size;		/* bytes, > 0 */
+	__u32 mode;		/* permission bits, within 0777 */
+	__u32 flags;		/* SHMIPC_CREATE_* */
+	__s32 fd;		/* out: region fd (O_CLOEXEC) */
+	__u32 result;		/* out: SHMIPC_RESULT_* */
+	__u64 reserved[2];
+};
+
+/* struct shmipc_open.flags */
+#define SHMIPC_OPEN_RDONLY	0x1U /* read-only fd and mappings */
+#define SHMIPC_OPEN_STAT	0x2U /* INFO only, no permission needed */
+
+struct shmipc_open {
+	char name[SHMIPC_NAME_MAX];
+	__u32 flags;		/* SHMIPC_OPEN_* */
+	__s32 fd;		/* out: region fd (O_CLOEXEC) */
+	__u64 size;		/* out: region size in bytes */
+	__u64 reserved[2];
+};
+
+struct shmipc_unlink {
+	char name[SHMIPC_NAME_MAX];
+	__u64 flags;		/* must be 0 */
+	__u64 reserved;
+};
+
+/* struct shmipc_info.flags */
+#define SHMIPC_INFO_PERSISTENT	0x1U /* created persistent */
+#define SHMIPC_INFO_UNLINKED	0x2U /* its name is gone */
+#define SHMIPC_INFO_READ	0x4U /* this fd may read / map / wait */
+#define SHMIPC_INFO_WRITE	0x8U /* this fd may map writable */
+
+struct shmipc_info {
+	char name[SHMIPC_NAME_MAX];
+	__u64 size;		/* bytes */
+	__u64 id;		/* unique while the module is loaded */
+	__u32 uid;		/* owner, in the caller's user namespace */
+	__u32 gid;
+	__u32 cuid;		/* creator */
+	__u32 cgid;
+	__u32 mode;		/* 0777 bits */
+	__u32 flags;		/* SHMIPC_INFO_* */
+	__u32 nr_files;		/* open file descriptions, mappings included */
+	__u32 nr_waiters;	/* tasks in WAIT/WAITV on this region */
+	__u64 reserved[4];	/* out: 0 */
+};
+
+struct shmipc_wait {
+	__u64 offset;		/* byte offset of the word */
+	__u64 deadline_ns;	/* CLOCK_MONOTONIC, or SHMIPC_DEADLINE_NONE */
+	__u32 expected;
+	__u32 flags;		/* must be 0 */
+	__u64 reserved;
+};
+
+struct shmipc_wake {
+	__u64 offset;
+	__u32 count;		/* 1.., or SHMIPC_WAKE_ALL */
+	__u32 flags;		/* must be 0 */
+	__u64 reserved;
+};
+
+struct shmipc_waitv_entry {
+	__u64 offset;
+	__s32 fd;		/* any region fd of the caller */
+	__u32 expected;
+	__u32 flags;		/* must be 0 */
+	__u32 reserved;
+};
+
+struct shmipc_waitv {
+	__u64 entries;		/* user pointer to struct shmipc_waitv_entry[] */
+	__u32 count;		/* 1..SHMIPC_WAITV_MAX */
+	__u32 flags;		/* must be 0 */
+	__u64 deadline_ns;	/* CLOCK_MONOTONIC, or SHMIPC_DEADLINE_NONE */
+	__u64 reserved;
+};
+
+#define SHMIPC_IOC_MAGIC	0xB2
+
+/* On /dev/shmipc */
+#define SHMIPC_IOC_GET_FEATURES	_IOR(SHMIPC_IOC_MAGIC, 0x00, struct shmipc_features)
+#define SHMIPC_IOC_CREATE	_IOWR(SHMIPC_IOC_MAGIC, 0x01, struct shmipc_create)
+#define SHMIPC_IOC_OPEN		_IOWR(SHMIPC_IOC_MAGIC, 0x02, struct shmipc_open)
+#define SHMIPC_IOC_UNLINK	_IOW(SHMIPC_IOC_MAGIC, 0x03, struct shmipc_unlink)
+
+/* On a region fd; WAKE and WAITV return a count / index (>= 0) */
+#define SHMIPC_IOC_INFO		_IOR(SHMIPC_IOC_MAGIC, 0x10, struct shmipc_info)
+#define SHMIPC_IOC_WAIT		_IOW(SHMIPC_IOC_MAGIC, 0x11, struct shmipc_wait)
+#define SHMIPC_IOC_WAKE		_IOW(SHMIPC_IOC_MAGIC, 0x12, struct shmipc_wake)
+#define SHMIPC_IOC_WAITV	_IOW(SHMIPC_IOC_MAGIC, 0x13, struct shmipc_waitv)
+
+#endif /* _UAPI_LINUX_SHMIPC_H */
