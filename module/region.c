@@ -50,7 +50,8 @@ static int shmipc_check_name(const char name[SHMIPC_NAME_MAX])
 	for (i = 0; i < len; i++) {
 		char c = name[i];
 
-		if (!isalnum(c) && c != '.' && c != '_' && c != '-')
+		if (!(isascii(c) && isalnum(c)) && c != '.' && c != '_' &&
+		    c != '-')
 			return -EINVAL;
 	}
 	for (; i < SHMIPC_NAME_MAX; i++)

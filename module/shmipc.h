@@ -55,10 +55,10 @@ struct shmipc_bucket {
 /*
  * A named region.
  *
- * Lifetime: @ref counts region files (struct shmipc_file; a mapping holds
- * its file) plus one held by the name table while a *persistent* region is
- * named.  The last put (kref_put_mutex() under shmipc_lock) unhashes it,
- * so a lookup under shmipc_lock never finds a region whose count is zero.
+ * Lifetime: @ref counts region files (struct shmipc_file) plus one held
+ * by the name table while a *persistent* region is named.  The last put
+ * (kref_put_mutex() under shmipc_lock) unhashes it, so a lookup under
+ * shmipc_lock never finds a region whose count is zero.
  * Mappings made by mmap() hold the shmem file itself, not the region: the
  * memory outlives the region (as memfd memory outlives its fd).
  *

@@ -21,12 +21,14 @@
  *   names: give it its own user namespace to isolate them.
  *
  * Lifetime
- *   A region lives while any open file description refers to it; every
- *   region fd (and its dup()s, inherited or passed copies) counts, and so
- *   does every mapping of it.  A region created without
- *   SHMIPC_CREATE_PERSISTENT loses its name when it dies; a persistent one
- *   keeps its name (and its memory) until SHMIPC_IOC_UNLINK, even with no
- *   fd open.  UNLINK removes a name at once; holders keep using the region.
+ *   A region lives while any open file description refers to it: every
+ *   region fd counts, with its dup()s and inherited or passed copies.  A
+ *   region created without SHMIPC_CREATE_PERSISTENT loses its name when
+ *   its last fd closes; a persistent one keeps its name (and its memory)
+ *   until SHMIPC_IOC_UNLINK, even with no fd open.  UNLINK removes a name
+ *   at once; holders keep using the region.  A mapping keeps the memory
+ *   it maps alive after every fd is closed (as with memfd), but not the
+ *   name, and it counts in no quota: quotas bound regions.
  *
  * Permissions (as SysV IPC)
  *   The creator's euid/egid become owner and creator ids; mode has the
@@ -163,7 +165,7 @@ struct shmipc_info {
 	__u32 cgid;
 	__u32 mode;		/* 0777 bits */
 	__u32 flags;		/* SHMIPC_INFO_* */
-	__u32 nr_files;		/* open file descriptions, mappings included */
+	__u32 nr_files;		/* open region file descriptions */
 	__u32 nr_waiters;	/* tasks in WAIT/WAITV on this region */
 	__u64 reserved[4];	/* out: 0 */
 };
