@@ -1,0 +1,57 @@
+# SPDX-License-Identifier: GPL-2.0
+# shmipc: thin wrapper.  Kbuild lists the module's objects; this file only
+# calls the kernel's build system and our scripts.  No KERNELRELEASE test:
+# dkms prepends KERNELRELEASE= to make, which such a test would misread.
+
+# The Debian kernel to build and boot against (never `uname -r`).  Found
+# on first use, so `make check` can install the headers before it looks.
+ifeq ($(KVER),)
+KVER = $(eval KVER := $(or $(KERNELRELEASE),$(shell tools/kver.sh)))$(KVER)
+endif
+KDIR ?= /lib/modules/$(KVER)/build
+VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
+KSRC := build/ksrc
+DEMO_CFLAGS := -static -O2 -Wall -Wextra -Iuapi
+
+.PHONY: module tests ksrc vm-test check deps lint dkms-check demo clean
+
+module:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+# Kernel files the tests and lint use (selftest harness, checkpatch).
+ksrc:
+	tools/kernel-files.sh $(KSRC)
+
+tests: ksrc
+	@if [ -f tests/Makefile ]; then $(MAKE) -C tests; \
+	else echo "tests: no tests/Makefile yet, nothing to build"; fi
+
+vm-test: module tests
+	KVER=$(KVER) tools/vm/run-tests.sh
+
+deps:
+	tools/install-deps.sh
+
+# Installs what is missing, builds, runs host then VM tests.
+# Last line: "N passed, N failed[, N skipped]".
+check: deps
+	@$(MAKE) --no-print-directory module tests
+	KVER=$(KVER) tools/check.sh
+
+lint: deps
+	KVER=$(KVER) KDIR=$(KDIR) tools/lint.sh
+
+dkms-check: deps
+	KVER=$(KVER) tools/dkms-check.sh $(VERSION)
+
+build/demo/demo-min: tools/demo-min.c uapi/linux/shmipc.h
+	@mkdir -p $(@D)
+	$(CC) $(DEMO_CFLAGS) -o $@ $<
+
+demo: module build/demo/demo-min
+	KVER=$(KVER) tools/vm/run-demo.sh
+
+clean:
+	-[ ! -d $(KDIR) ] || $(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	-[ ! -f tests/Makefile ] || $(MAKE) -C tests clean
+	rm -rf build
