@@ -162,6 +162,8 @@ static long shmipc_region_ioctl(struct file *file, unsigned int cmd,
 	case SHMIPC_IOC_WAKE:
 		return shmipc_wake(sf, uarg);
 	case SHMIPC_IOC_WAITV:
+		if (!(sf->access & SHMIPC_ACCESS_READ))
+			return -EBADF;
 		return shmipc_waitv(uarg);
 	default:
 		return -ENOTTY;
