@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Introspection: /sys/kernel/debug/shmipc/regions, one line per region
- * after a header line.  Ids are in the initial user namespace; userns is
- * the inode number of the namespace the name lives in.
+ * Introspection under /sys/kernel/debug/shmipc/, a header line then one
+ * line per object:
+ *   regions  uids in the initial user namespace; userns is the inode
+ *            number of the namespace the name lives in
+ *   peers    pids in the initial pid namespace
  */
 #include <linux/debugfs.h>
+#include <linux/pid.h>
 #include <linux/seq_file.h>
 #include <linux/user_namespace.h>
 
@@ -43,12 +46,41 @@ static int shmipc_regions_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(shmipc_regions);
 
+static const char *const shmipc_peer_states[] = {
+	[SHMIPC_PEER_ATTACHED]	= "attached",
+	[SHMIPC_PEER_DEAD]	= "dead",
+	[SHMIPC_PEER_LEFT]	= "left",
+};
+
+static int shmipc_peers_show(struct seq_file *m, void *unused)
+{
+	struct shmipc_region *region;
+	struct shmipc_peer *peer;
+
+	seq_puts(m, "region peer pid state owned status\n");
+	mutex_lock(&shmipc_lock);
+	list_for_each_entry(region, &shmipc_regions, node) {
+		mutex_lock(&region->peer_lock);
+		list_for_each_entry(peer, &region->peers, node)
+			seq_printf(m, "%llu %llu %d %s %u %u\n", region->id,
+				   peer->id, pid_nr(peer->pid),
+				   shmipc_peer_states[peer->state],
+				   peer->nr_owned, peer->status);
+		mutex_unlock(&region->peer_lock);
+	}
+	mutex_unlock(&shmipc_lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(shmipc_peers);
+
 /* debugfs failures only cost introspection: the module works without. */
 void shmipc_debugfs_init(void)
 {
 	shmipc_debugfs_dir = debugfs_create_dir("shmipc", NULL);
 	debugfs_create_file("regions", 0400, shmipc_debugfs_dir, NULL,
 			    &shmipc_regions_fops);
+	debugfs_create_file("peers", 0400, shmipc_debugfs_dir, NULL,
+			    &shmipc_peers_fops);
 }
 
 void shmipc_debugfs_exit(void)

@@ -25,14 +25,21 @@ module_param_named(max_total_bytes, shmipc_max_total_bytes, ullong, 0644);
 MODULE_PARM_DESC(max_total_bytes,
 		 "Page-rounded bytes of all live regions (more: ENOSPC)");
 
+unsigned int shmipc_max_region_peers = 1024;
+module_param_named(max_region_peers, shmipc_max_region_peers, uint, 0644);
+MODULE_PARM_DESC(max_region_peers,
+		 "Attached plus marked dead peers per region (more: EUSERS)");
+
 static long shmipc_get_features(struct shmipc_features __user *uarg)
 {
 	struct shmipc_features f = {
 		.api_version = SHMIPC_API_VERSION,
 		.name_max = SHMIPC_NAME_MAX,
 		.waitv_max = SHMIPC_WAITV_MAX,
+		.event_queue_len = SHMIPC_EVENT_QUEUE_LEN,
 		.features = SHMIPC_FEAT_REGIONS | SHMIPC_FEAT_WAIT |
-			    SHMIPC_FEAT_WAITV,
+			    SHMIPC_FEAT_WAITV | SHMIPC_FEAT_PEERS |
+			    SHMIPC_FEAT_URING_CMD,
 		.max_region_size = READ_ONCE(shmipc_max_region_size),
 	};
 

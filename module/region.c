@@ -7,6 +7,7 @@
 #include <linux/hashtable.h>
 #include <linux/mm.h>
 #include <linux/overflow.h>
+#include <linux/poll.h>
 #include <linux/shmem_fs.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -167,6 +168,9 @@ static struct shmipc_region *shmipc_region_new(const struct shmipc_create *arg)
 	atomic_set(&region->nr_files, 0);
 	atomic_set(&region->nr_waiters, 0);
 	shmipc_buckets_init(region);
+	shmipc_peers_init(region);
+	shmipc_events_init(region);
+	shmipc_uring_init(region);
 
 	region->user = user;
 	user->nr_regions++;
@@ -214,6 +218,7 @@ static void shmipc_region_release(struct kref *ref)
 	shmipc_total_bytes -= PAGE_ALIGN(region->size);
 	mutex_unlock(&shmipc_lock);
 
+	shmipc_peers_release(region);
 	fput(region->shmem);
 	put_user_ns(region->user_ns);
 	kfree(region);
@@ -360,7 +365,7 @@ long shmipc_unlink(struct shmipc_unlink __user *uarg)
 
 	if (copy_from_user(&arg, uarg, sizeof(arg)))
 		return -EFAULT;
-	if (arg.flags || arg.reserved)
+	if (arg.flags & ~(u64)SHMIPC_UNLINK_DESTROY || arg.reserved)
 		return -EINVAL;
 	ret = shmipc_check_name(arg.name);
 	if (ret)
@@ -375,12 +380,32 @@ long shmipc_unlink(struct shmipc_unlink __user *uarg)
 		   !ns_capable(region->user_ns, CAP_IPC_OWNER)) {
 		ret = -EPERM;
 	} else {
+		/* Keep it alive past the name for the teardown below. */
+		kref_get(&region->ref);
 		drop = shmipc_unname(region);
+		if (arg.flags & SHMIPC_UNLINK_DESTROY)
+			WRITE_ONCE(region->destroyed, true);
 	}
 	mutex_unlock(&shmipc_lock);
+	if (ret)
+		return ret;
+	if (arg.flags & SHMIPC_UNLINK_DESTROY)
+		shmipc_region_destroy(region);
 	if (drop)
 		shmipc_region_put(region);
-	return ret;
+	shmipc_region_put(region);
+	return 0;
+}
+
+/*
+ * Tear down a region marked destroyed: every waiter, parked io_uring wait
+ * included, returns -EIDRM, and every fd polls EPOLLHUP.  New waits see
+ * the mark under their bucket lock, so none can slip in afterwards.
+ */
+void shmipc_region_destroy(struct shmipc_region *region)
+{
+	shmipc_wake_region(region, NULL, -EIDRM);
+	wake_up_interruptible_poll(&region->event_wq, EPOLLHUP);
 }
 
 /*

@@ -56,6 +56,7 @@ int shmipc_fd_prepare(struct shmipc_region *region, unsigned int access,
 		goto err_fd;
 	}
 	atomic_inc(&region->nr_files);
+	shmipc_events_open(sf);
 	return 0;
 
 err_fd:
@@ -81,6 +82,7 @@ static int shmipc_region_release(struct inode *inode, struct file *file)
 {
 	struct shmipc_file *sf = file->private_data;
 
+	shmipc_events_close(sf);
 	atomic_dec(&sf->region->nr_files);
 	shmipc_region_put(sf->region);
 	kfree(sf);
@@ -102,6 +104,8 @@ static int shmipc_region_mmap(struct file *file, struct vm_area_struct *vma)
 
 	if (!(sf->access & SHMIPC_ACCESS_READ))
 		return -EBADF;
+	if (READ_ONCE(region->destroyed))
+		return -EIDRM;
 	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
 	if (vma->vm_pgoff >= pages || vma_pages(vma) > pages - vma->vm_pgoff)
@@ -137,6 +141,12 @@ static long shmipc_info(struct shmipc_file *sf, struct shmipc_info __user *uarg)
 	if (!region->named)
 		info.flags |= SHMIPC_INFO_UNLINKED;
 	mutex_unlock(&shmipc_lock);
+	if (READ_ONCE(region->destroyed))
+		info.flags |= SHMIPC_INFO_DESTROYED;
+	mutex_lock(&region->peer_lock);
+	info.nr_peers = region->nr_peers;
+	info.nr_dead = region->nr_dead;
+	mutex_unlock(&region->peer_lock);
 	if (sf->access & SHMIPC_ACCESS_READ)
 		info.flags |= SHMIPC_INFO_READ;
 	if (sf->access & SHMIPC_ACCESS_WRITE)
@@ -165,14 +175,35 @@ static long shmipc_region_ioctl(struct file *file, unsigned int cmd,
 		if (!(sf->access & SHMIPC_ACCESS_READ))
 			return -EBADF;
 		return shmipc_waitv(uarg);
+	case SHMIPC_IOC_ATTACH:
+		return shmipc_attach(sf, uarg);
+	case SHMIPC_IOC_DETACH:
+		return shmipc_detach(sf, arg);
+	case SHMIPC_IOC_OWN:
+		return shmipc_own(sf, uarg);
+	case SHMIPC_IOC_RECLAIM:
+		return shmipc_reclaim(sf, uarg);
 	default:
 		return -ENOTTY;
 	}
 }
 
+/* A close or exit of the submitter ends its parked io_uring waits. */
+static int shmipc_region_flush(struct file *file, fl_owner_t id)
+{
+	struct shmipc_file *sf = file->private_data;
+
+	shmipc_uring_cancel(sf->region, file, id, -ECANCELED);
+	return 0;
+}
+
 const struct file_operations shmipc_region_fops = {
 	.owner		= THIS_MODULE,
 	.release	= shmipc_region_release,
+	.flush		= shmipc_region_flush,
+	.read		= shmipc_events_read,
+	.poll		= shmipc_events_poll,
+	.uring_cmd	= shmipc_uring_cmd,
 	.mmap		= shmipc_region_mmap,
 	.unlocked_ioctl	= shmipc_region_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,

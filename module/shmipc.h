@@ -2,8 +2,13 @@
 /*
  * shmipc internal definitions: regions, region files and waiters.
  *
- * Locking order: shmipc_lock (mutex) -> shmipc_bucket.lock (spinlock).
- * No path takes two bucket locks at once.
+ * Locking order, outermost first:
+ *   shmipc_lock (mutex)
+ *   shmipc_region.peer_lock (mutex)
+ *   shmipc_region.uring_lock (spinlock)
+ *   shmipc_region.event_lock (spinlock)
+ *   shmipc_bucket.lock (spinlock)
+ * No path takes two locks of the same kind at once.
  */
 #ifndef SHMIPC_INTERNAL_H
 #define SHMIPC_INTERNAL_H
@@ -17,6 +22,8 @@
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
 #include <linux/shmipc.h>
 
 #define SHMIPC_BUCKET_BITS	4
@@ -35,6 +42,7 @@ extern struct list_head shmipc_regions;
 extern unsigned long long shmipc_max_region_size;
 extern unsigned int shmipc_max_user_regions;
 extern unsigned long long shmipc_max_total_bytes;
+extern unsigned int shmipc_max_region_peers;
 
 /*
  * Regions counted against one creator uid.  Lives in shmipc_users while
@@ -84,22 +92,88 @@ struct shmipc_region {
 	atomic_t nr_files;		/* open region files */
 	atomic_t nr_waiters;		/* queued waiters, all buckets */
 	struct shmipc_bucket buckets[SHMIPC_BUCKETS];
+
+	/* Set once by UNLINK_DESTROY under shmipc_lock; read locklessly. */
+	bool destroyed;
+
+	struct mutex peer_lock;		/* protects the three fields below */
+	struct list_head peers;		/* attached and marked dead peers */
+	unsigned int nr_peers;		/* attached */
+	unsigned int nr_dead;		/* dead, still marked */
+
+	spinlock_t event_lock;		/* protects @files, @event_seq, queues */
+	struct list_head files;		/* struct shmipc_file.node */
+	u64 event_seq;
+	wait_queue_head_t event_wq;	/* readers and pollers of events */
+
+	spinlock_t uring_lock;		/* protects @parked */
+	struct list_head parked;	/* struct shmipc_uring_waiter.parked */
+};
+
+enum shmipc_peer_state {
+	SHMIPC_PEER_ATTACHED,
+	SHMIPC_PEER_DEAD,
+	SHMIPC_PEER_LEFT,
+};
+
+/*
+ * A process attached to a region.
+ *
+ * Lifetime: @ref is held by the region's peer list while the peer is on
+ * it and by every waiter that names the peer; it does not pin the region
+ * (waiters hold a region file, and region release empties the list).
+ * While ATTACHED, @exit_wait sits on the pidfd wait queue of @pid: the
+ * kernel wakes it when the whole thread group has exited, and it queues
+ * @death_work.  @state changes only under region->peer_lock and is read
+ * with READ_ONCE() under bucket locks by waiters.
+ */
+struct shmipc_peer {
+	struct kref ref;
+	struct shmipc_region *region;
+	u64 id;
+	struct pid *pid;		/* thread group; reference held */
+	struct wait_queue_entry exit_wait;
+	struct work_struct death_work;
+	int state;			/* enum shmipc_peer_state */
+	u32 status;			/* wait(2) status, set before death_work */
+	u64 death_seq;			/* event seq of its DEATH */
+	struct list_head node;		/* region->peers; peer_lock */
+	unsigned int nr_owned;		/* peer_lock */
+	u64 owned[SHMIPC_OWNED_MAX];	/* word offsets; peer_lock */
 };
 
 /* What a region file may do; fixed at open. */
 #define SHMIPC_ACCESS_READ	0x1	/* map, WAIT, WAKE, WAITV */
 #define SHMIPC_ACCESS_WRITE	0x2	/* map writable */
 
-/* private_data of a region file; lives as long as the file. */
+/*
+ * private_data of a region file; lives as long as the file.  The event
+ * queue (ev_*) is protected by region->event_lock; ev_head and ev_tail
+ * run freely and are taken modulo SHMIPC_EVENT_QUEUE_LEN.
+ */
 struct shmipc_file {
 	struct shmipc_region *region;	/* reference held */
 	unsigned int access;		/* SHMIPC_ACCESS_* */
+	struct pid *opener;		/* its pid namespace reads pids */
+	struct list_head node;		/* region->files */
+	unsigned int ev_head, ev_tail;
+	u32 ev_lost;
+	struct shmipc_event ev[SHMIPC_EVENT_QUEUE_LEN];
 };
 
-/* One sleeping task of WAIT or WAITV; lives on the waiter's stack. */
+/* ctx->fired before anything fired it. */
+#define SHMIPC_PENDING		INT_MIN
+
+/*
+ * One blocked WAIT/WAITV (on the waiter's stack, @task set) or one parked
+ * io_uring wait (in a struct shmipc_uring_waiter, @task NULL).  @fired
+ * goes once from SHMIPC_PENDING to the result: the index of the woken
+ * word, or -EOWNERDEAD, -ESRCH, -EIDRM, -ETIMEDOUT, -ECANCELED.  Whoever
+ * wins that cmpxchg notifies (shmipc_fire()).
+ */
 struct shmipc_wait_ctx {
 	struct task_struct *task;
-	atomic_t fired;			/* -1, then index of the woken entry */
+	atomic_t fired;
 };
 
 /*
@@ -111,8 +185,19 @@ struct shmipc_wait_ctx {
 struct shmipc_waiter {
 	struct list_head node;
 	struct shmipc_wait_ctx *ctx;
+	struct shmipc_peer *peer;	/* the one death that counts, or NULL */
 	u64 offset;
 	int index;
+};
+
+/* One word of a WAIT, WAITV or io_uring wait, resolved. */
+struct shmipc_word {
+	struct shmipc_region *region;
+	struct shmipc_bucket *bucket;
+	struct page *page;		/* reference held while waiting */
+	struct shmipc_peer *peer;	/* reference held, or NULL */
+	u64 offset;
+	u32 expected;
 };
 
 /* region.c */
@@ -123,6 +208,9 @@ void shmipc_region_put(struct shmipc_region *region);
 void shmipc_regions_destroy_all(void);
 
 /* A region file made but not yet visible in the fd table. */
+struct io_uring_cmd;
+struct poll_table_struct;
+
 struct shmipc_new_fd {
 	struct file *file;
 	int fd;
@@ -138,9 +226,51 @@ struct shmipc_file *shmipc_file_of(struct file *file);
 
 /* wait.c */
 void shmipc_buckets_init(struct shmipc_region *region);
+int shmipc_check_offset(struct shmipc_region *region, u64 offset);
+int shmipc_check_wait(const struct shmipc_wait *arg);
+int shmipc_word_get(struct shmipc_word *word, struct shmipc_region *region,
+		    u64 offset, u32 expected, u64 peer_id);
+void shmipc_word_put(struct shmipc_word *word);
+int shmipc_queue(struct shmipc_word *word, struct shmipc_waiter *w);
+void shmipc_unqueue(struct shmipc_word *word, struct shmipc_waiter *w);
+bool shmipc_fire(struct shmipc_wait_ctx *ctx, int result);
+void shmipc_wake_region(struct shmipc_region *region,
+			struct shmipc_peer *peer, int result);
 long shmipc_wait(struct shmipc_file *sf, struct shmipc_wait __user *uarg);
 long shmipc_wake(struct shmipc_file *sf, struct shmipc_wake __user *uarg);
 long shmipc_waitv(struct shmipc_waitv __user *uarg);
+
+/* peer.c */
+void shmipc_peers_init(struct shmipc_region *region);
+void shmipc_peers_release(struct shmipc_region *region);
+struct shmipc_peer *shmipc_peer_find(struct shmipc_region *region, u64 id);
+void shmipc_peer_put(struct shmipc_peer *peer);
+bool shmipc_peer_owns(struct shmipc_peer *peer, u64 offset);
+long shmipc_attach(struct shmipc_file *sf, struct shmipc_attach __user *uarg);
+long shmipc_detach(struct shmipc_file *sf, unsigned long arg);
+long shmipc_own(struct shmipc_file *sf, struct shmipc_own __user *uarg);
+long shmipc_reclaim(struct shmipc_file *sf,
+		    struct shmipc_reclaim __user *uarg);
+
+/* event.c */
+void shmipc_events_init(struct shmipc_region *region);
+void shmipc_event_post(struct shmipc_region *region, u32 type,
+		       struct shmipc_peer *peer, u32 status);
+void shmipc_events_open(struct shmipc_file *sf);
+void shmipc_events_close(struct shmipc_file *sf);
+ssize_t shmipc_events_read(struct file *file, char __user *buf,
+			   size_t count, loff_t *ppos);
+__poll_t shmipc_events_poll(struct file *file, struct poll_table_struct *pt);
+
+/* uring.c */
+void shmipc_uring_init(struct shmipc_region *region);
+int shmipc_uring_cmd(struct io_uring_cmd *cmd, unsigned int issue_flags);
+void shmipc_uring_notify(struct shmipc_wait_ctx *ctx);
+void shmipc_uring_cancel(struct shmipc_region *region, struct file *file,
+			 fl_owner_t owner, int result);
+
+/* region.c: tear down (UNLINK_DESTROY) */
+void shmipc_region_destroy(struct shmipc_region *region);
 
 /* debugfs.c */
 void shmipc_debugfs_init(void);

@@ -7,6 +7,7 @@
  * a spinlock.  The compare and the queueing happen under the bucket lock,
  * and WAKE takes the same lock after the waker changed the word: either
  * the waiter saw the new value, or it was queued before WAKE looked.
+ * Deaths and destroy are checked under the same lock for the same reason.
  */
 #include <linux/file.h>
 #include <linux/hash.h>
@@ -31,22 +32,13 @@ void shmipc_buckets_init(struct shmipc_region *region)
 	}
 }
 
-/* One word of a WAIT or WAITV, resolved. */
-struct shmipc_word {
-	struct shmipc_region *region;
-	struct shmipc_bucket *bucket;
-	struct page *page;		/* reference held while waiting */
-	u64 offset;
-	u32 expected;
-};
-
 static struct shmipc_bucket *shmipc_bucket_of(struct shmipc_region *region,
 					      u64 offset)
 {
 	return &region->buckets[hash_64(offset, SHMIPC_BUCKET_BITS)];
 }
 
-static int shmipc_check_offset(struct shmipc_region *region, u64 offset)
+int shmipc_check_offset(struct shmipc_region *region, u64 offset)
 {
 	if (offset % sizeof(u32) || offset >= region->size ||
 	    region->size - offset < sizeof(u32))
@@ -62,31 +54,49 @@ static int shmipc_check_deadline(u64 deadline_ns)
 	return 0;
 }
 
-static int shmipc_word_get(struct shmipc_word *word,
-			   struct shmipc_region *region, u64 offset,
-			   u32 expected)
+int shmipc_check_wait(const struct shmipc_wait *arg)
 {
+	if (arg->flags)
+		return -EINVAL;
+	return shmipc_check_deadline(arg->deadline_ns);
+}
+
+int shmipc_word_get(struct shmipc_word *word, struct shmipc_region *region,
+		    u64 offset, u32 expected, u64 peer_id)
+{
+	struct shmipc_peer *peer = NULL;
 	struct page *page;
 	int ret;
 
 	ret = shmipc_check_offset(region, offset);
 	if (ret)
 		return ret;
+	if (peer_id) {
+		peer = shmipc_peer_find(region, peer_id);
+		if (!peer)
+			return -ESRCH;
+	}
 	page = shmem_read_mapping_page(region->shmem->f_mapping,
 				       offset >> PAGE_SHIFT);
-	if (IS_ERR(page))
+	if (IS_ERR(page)) {
+		if (peer)
+			shmipc_peer_put(peer);
 		return PTR_ERR(page);
+	}
 	word->region = region;
 	word->bucket = shmipc_bucket_of(region, offset);
 	word->page = page;
+	word->peer = peer;
 	word->offset = offset;
 	word->expected = expected;
 	return 0;
 }
 
-static void shmipc_word_put(struct shmipc_word *word)
+void shmipc_word_put(struct shmipc_word *word)
 {
 	put_page(word->page);
+	if (word->peer)
+		shmipc_peer_put(word->peer);
 }
 
 static u32 shmipc_word_read(struct shmipc_word *word)
@@ -99,8 +109,58 @@ static u32 shmipc_word_read(struct shmipc_word *word)
 	return val;
 }
 
-/* Take @w off its bucket if a waker has not already; always locks. */
-static void shmipc_unqueue(struct shmipc_word *word, struct shmipc_waiter *w)
+/*
+ * Notify the waiter of @ctx with @result unless something else already
+ * did.  May be called in any context, bucket lock held or not.
+ */
+bool shmipc_fire(struct shmipc_wait_ctx *ctx, int result)
+{
+	if (atomic_cmpxchg(&ctx->fired, SHMIPC_PENDING, result) !=
+	    SHMIPC_PENDING)
+		return false;
+	if (ctx->task)
+		wake_up_process(ctx->task);
+	else
+		shmipc_uring_notify(ctx);
+	return true;
+}
+
+/*
+ * Compare and queue.  Returns 0 when queued, else the reason not to
+ * sleep; -EALREADY means the ctx fired before it was queued.
+ */
+int shmipc_queue(struct shmipc_word *word, struct shmipc_waiter *w)
+{
+	struct shmipc_peer *peer = word->peer;
+	int ret = 0;
+
+	w->peer = peer;
+	w->offset = word->offset;
+	spin_lock(&word->bucket->lock);
+	if (READ_ONCE(word->region->destroyed))
+		ret = -EIDRM;
+	else if (peer && READ_ONCE(peer->state) == SHMIPC_PEER_DEAD)
+		ret = -EOWNERDEAD;
+	else if (peer && READ_ONCE(peer->state) != SHMIPC_PEER_ATTACHED)
+		ret = -ESRCH;
+	else if (shmipc_word_read(word) != word->expected)
+		ret = -EAGAIN;
+	else if (atomic_read(&w->ctx->fired) != SHMIPC_PENDING)
+		ret = -EALREADY;
+	if (!ret) {
+		list_add_tail(&w->node, &word->bucket->waiters);
+		atomic_inc(&word->region->nr_waiters);
+	}
+	spin_unlock(&word->bucket->lock);
+	return ret;
+}
+
+/*
+ * Take @w off its bucket if a waker has not already.  Always takes the
+ * lock: a waker that unlinked @w may still be notifying it, and the
+ * caller frees @w next.
+ */
+void shmipc_unqueue(struct shmipc_word *word, struct shmipc_waiter *w)
 {
 	spin_lock(&word->bucket->lock);
 	if (!list_empty(&w->node)) {
@@ -110,11 +170,48 @@ static void shmipc_unqueue(struct shmipc_word *word, struct shmipc_waiter *w)
 	spin_unlock(&word->bucket->lock);
 }
 
+static void shmipc_unlink_waiter(struct shmipc_region *region,
+				 struct shmipc_waiter *w)
+{
+	list_del_init(&w->node);
+	atomic_dec(&region->nr_waiters);
+}
+
 /*
- * Sleep until one of @words is woken, the deadline passes or a signal
- * arrives.  Returns the index of the woken word, -EAGAIN, -ETIMEDOUT or
- * -ERESTARTSYS.  A wake-up that raced with a timeout or signal wins:
- * its waker already counted it.
+ * Fire the waiters of @region that an event concerns, with @result:
+ * destroy (@peer NULL): all of them; @peer's death (-EOWNERDEAD): those
+ * that name no peer or name @peer, and those of words @peer owned (their
+ * word changed); @peer's clean leave (-ESRCH): those that name @peer.
+ * Called with @peer out of the ATTACHED state, under its peer_lock.
+ */
+void shmipc_wake_region(struct shmipc_region *region,
+			struct shmipc_peer *peer, int result)
+{
+	bool death = result == -EOWNERDEAD;
+
+	struct shmipc_waiter *w, *tmp;
+	unsigned int i;
+
+	for (i = 0; i < SHMIPC_BUCKETS; i++) {
+		struct shmipc_bucket *bucket = &region->buckets[i];
+
+		spin_lock(&bucket->lock);
+		list_for_each_entry_safe(w, tmp, &bucket->waiters, node) {
+			if (peer && w->peer != peer &&
+			    !(death && (!w->peer ||
+					shmipc_peer_owns(peer, w->offset))))
+				continue;
+			shmipc_unlink_waiter(region, w);
+			shmipc_fire(w->ctx, result);
+		}
+		spin_unlock(&bucket->lock);
+	}
+}
+
+/*
+ * Sleep until one of @words is woken, the deadline passes, a signal
+ * arrives or a death concerns us.  A result fired by someone else wins
+ * over a timeout or signal seen at the same time: its waker counted it.
  */
 static int shmipc_wait_words(struct shmipc_word *words,
 			     struct shmipc_waiter *waiters, unsigned int count,
@@ -126,29 +223,19 @@ static int shmipc_wait_words(struct shmipc_word *words,
 	int ret = 0;
 	int fired;
 
-	atomic_set(&ctx.fired, -1);
+	atomic_set(&ctx.fired, SHMIPC_PENDING);
 	/* Before queueing: a wake between queueing and schedule() is kept. */
 	set_current_state(TASK_INTERRUPTIBLE);
 	for (queued = 0; queued < count; queued++) {
-		struct shmipc_word *word = &words[queued];
-		struct shmipc_waiter *w = &waiters[queued];
-
-		w->ctx = &ctx;
-		w->offset = word->offset;
-		w->index = queued;
-		spin_lock(&word->bucket->lock);
-		if (shmipc_word_read(word) != word->expected) {
-			spin_unlock(&word->bucket->lock);
-			ret = -EAGAIN;
+		waiters[queued].ctx = &ctx;
+		waiters[queued].index = queued;
+		ret = shmipc_queue(&words[queued], &waiters[queued]);
+		if (ret)
 			break;
-		}
-		list_add_tail(&w->node, &word->bucket->waiters);
-		atomic_inc(&word->region->nr_waiters);
-		spin_unlock(&word->bucket->lock);
 	}
 
 	while (!ret) {
-		if (atomic_read(&ctx.fired) >= 0)
+		if (atomic_read(&ctx.fired) != SHMIPC_PENDING)
 			break;
 		if (signal_pending(current)) {
 			ret = -ERESTARTSYS;
@@ -169,40 +256,30 @@ static int shmipc_wait_words(struct shmipc_word *words,
 	for (i = 0; i < queued; i++)
 		shmipc_unqueue(&words[i], &waiters[i]);
 	fired = atomic_read(&ctx.fired);
-	return fired >= 0 ? fired : ret;
-}
-
-static long shmipc_wait_one(struct shmipc_region *region, u64 offset,
-			    u32 expected, u64 deadline_ns)
-{
-	struct shmipc_waiter waiter;
-	struct shmipc_word word;
-	int ret;
-
-	ret = shmipc_word_get(&word, region, offset, expected);
-	if (ret)
-		return ret;
-	ret = shmipc_wait_words(&word, &waiter, 1, deadline_ns);
-	shmipc_word_put(&word);
-	return ret;
+	return fired != SHMIPC_PENDING ? fired : ret;
 }
 
 long shmipc_wait(struct shmipc_file *sf, struct shmipc_wait __user *uarg)
 {
+	struct shmipc_waiter waiter;
+	struct shmipc_word word;
 	struct shmipc_wait arg;
 	int ret;
 
 	if (copy_from_user(&arg, uarg, sizeof(arg)))
 		return -EFAULT;
-	if (arg.flags || arg.reserved)
-		return -EINVAL;
-	ret = shmipc_check_deadline(arg.deadline_ns);
+	ret = shmipc_check_wait(&arg);
 	if (ret)
 		return ret;
 	if (!(sf->access & SHMIPC_ACCESS_READ))
 		return -EBADF;
-	return shmipc_wait_one(sf->region, arg.offset, arg.expected,
-			       arg.deadline_ns);
+	ret = shmipc_word_get(&word, sf->region, arg.offset, arg.expected,
+			      arg.peer_id);
+	if (ret)
+		return ret;
+	ret = shmipc_wait_words(&word, &waiter, 1, arg.deadline_ns);
+	shmipc_word_put(&word);
+	return ret;
 }
 
 long shmipc_wake(struct shmipc_file *sf, struct shmipc_wake __user *uarg)
@@ -229,13 +306,9 @@ long shmipc_wake(struct shmipc_file *sf, struct shmipc_wake __user *uarg)
 	list_for_each_entry_safe(w, tmp, &bucket->waiters, node) {
 		if (w->offset != arg.offset)
 			continue;
-		list_del_init(&w->node);
-		atomic_dec(&region->nr_waiters);
-		/* A WAITV task already woken through another word: not counted. */
-		if (atomic_cmpxchg(&w->ctx->fired, -1, w->index) != -1)
-			continue;
-		wake_up_process(w->ctx->task);
-		if (++woken == arg.count)
+		shmipc_unlink_waiter(region, w);
+		/* A waiter already fired (WAITV, timer) is not counted. */
+		if (shmipc_fire(w->ctx, w->index) && ++woken == arg.count)
 			break;
 	}
 	spin_unlock(&bucket->lock);
@@ -291,7 +364,7 @@ long shmipc_waitv(struct shmipc_waitv __user *uarg)
 			goto out_put;
 		}
 		ret = shmipc_word_get(&words[got], sf->region, e->offset,
-				      e->expected);
+				      e->expected, e->peer_id);
 		if (ret) {
 			fput(files[got]);
 			goto out_put;

@@ -65,6 +65,51 @@
  *   and returns the index of the entry whose word was woken.  Plain
  *   futex(2) also works on mapped region words (the memory is shmem).
  *
+ * Peers and death (SHMIPC_FEAT_PEERS)
+ *   A process becomes a *peer* of a region with ATTACH on any of its
+ *   region fds and gets an opaque, never reused peer id.  The peer is the
+ *   process (its thread group), not the fd: fork() creates no peer, and an
+ *   fd inherited or passed elsewhere neither keeps a dead peer alive nor
+ *   hides its death.  One peer per process and region (-EBUSY).  DETACH
+ *   ends it cleanly (a LEAVE event); the exit of its process in any way
+ *   (exit, signal, crash, OOM kill) ends it as a DEATH, detected by the
+ *   kernel at once from the process exit itself, whatever fds exist.
+ *
+ *   Events: every region fd has a queue of SHMIPC_EVENT_QUEUE_LEN records
+ *   (struct shmipc_event) for the JOIN, LEAVE and DEATH of the region's
+ *   peers, read with read() (whole records; a buffer smaller than one
+ *   record: -EINVAL; none pending: blocks, or -EAGAIN with O_NONBLOCK)
+ *   and pollable (EPOLLIN when one is pending, EPOLLHUP once the region
+ *   is destroyed).  A DEATH's status is the wait(2) status of the process
+ *   (WIFSIGNALED/WTERMSIG, WEXITSTATUS).  When a queue is full, further
+ *   events are counted, and an OVERFLOW record carrying the count stands
+ *   where they were lost: loss is never silent, and seq shows the gap.
+ *
+ *   Owned words: OWN registers a word of the caller's peer.  When that
+ *   peer dies, the kernel sets SHMIPC_OWNER_DIED (bit 31) in each of its
+ *   owned words and wakes all their waiters with -EOWNERDEAD.  A dead
+ *   peer that owned words stays *marked* until someone repairs them and
+ *   calls RECLAIM: a region fd opened meanwhile still gets its DEATH
+ *   event (flag SHMIPC_EVENT_REPLAY).
+ *
+ *   Waiters and death: a WAIT with .peer_id 0 returns -EOWNERDEAD when
+ *   any peer of the region dies while it sleeps.  With .peer_id set, only
+ *   that peer's death counts, and it is checked on entry too: a peer
+ *   already dead gives -EOWNERDEAD at once, one that left or never
+ *   existed -ESRCH.  So a waiter that depends on one peer cannot miss its
+ *   death.  Waiters of a destroyed region return -EIDRM.
+ *
+ *   Destroy: UNLINK with SHMIPC_UNLINK_DESTROY also tears the region
+ *   down: waiters and parked io_uring waits return -EIDRM, new WAIT,
+ *   ATTACH and mmap calls too, and every fd polls EPOLLHUP.
+ *
+ * io_uring (SHMIPC_FEAT_URING_CMD)
+ *   Region fds work with IORING_OP_POLL_ADD (events, hang-up), and
+ *   IORING_OP_URING_CMD with cmd_op SHMIPC_URING_WAIT and a struct
+ *   shmipc_uring_wait in sqe->cmd parks a WAIT: it completes with the
+ *   WAIT result on wake, deadline, death or destroy.  Closing the region
+ *   fd (or exiting) cancels the caller's parked waits on it (-ECANCELED).
+ *
  * ABI rules
  *   Every flags, pad and reserved field must be zero (-EINVAL); unknown
  *   ioctls give -ENOTTY.  Out fields are ignored on input.  Structs never
@@ -93,17 +138,22 @@
 #define SHMIPC_WAITV_MAX	64	/* entries of one WAITV */
 #define SHMIPC_DEADLINE_NONE	(~(__u64)0)
 #define SHMIPC_WAKE_ALL		(~(__u32)0)
+#define SHMIPC_EVENT_QUEUE_LEN	128	/* records per region fd */
+#define SHMIPC_OWNER_DIED	0x80000000U	/* set in owned words */
+#define SHMIPC_OWNED_MAX	64	/* owned words per peer */
 
 /* struct shmipc_features.features */
 #define SHMIPC_FEAT_REGIONS	0x1ULL	/* CREATE/OPEN/UNLINK/INFO/mmap */
 #define SHMIPC_FEAT_WAIT	0x2ULL	/* WAIT/WAKE */
 #define SHMIPC_FEAT_WAITV	0x4ULL	/* WAITV */
+#define SHMIPC_FEAT_PEERS	0x8ULL	/* ATTACH/DETACH/OWN/RECLAIM, events */
+#define SHMIPC_FEAT_URING_CMD	0x10ULL	/* SHMIPC_URING_WAIT */
 
 struct shmipc_features {
 	__u32 api_version;	/* out: SHMIPC_API_VERSION */
 	__u32 name_max;		/* out: SHMIPC_NAME_MAX */
 	__u32 waitv_max;	/* out: SHMIPC_WAITV_MAX */
-	__u32 reserved0;	/* out: 0 */
+	__u32 event_queue_len;	/* out: SHMIPC_EVENT_QUEUE_LEN */
 	__u64 features;		/* out: SHMIPC_FEAT_* */
 	__u64 max_region_size;	/* out: current quota, bytes */
 	__u64 reserved[4];	/* out: 0 */
@@ -143,9 +193,12 @@ struct shmipc_open {
 	__u64 reserved[2];
 };
 
+/* struct shmipc_unlink.flags */
+#define SHMIPC_UNLINK_DESTROY	0x1U /* also tear the region down */
+
 struct shmipc_unlink {
 	char name[SHMIPC_NAME_MAX];
-	__u64 flags;		/* must be 0 */
+	__u64 flags;		/* SHMIPC_UNLINK_* */
 	__u64 reserved;
 };
 
@@ -154,6 +207,7 @@ struct shmipc_unlink {
 #define SHMIPC_INFO_UNLINKED	0x2U /* its name is gone */
 #define SHMIPC_INFO_READ	0x4U /* this fd may read / map / wait */
 #define SHMIPC_INFO_WRITE	0x8U /* this fd may map writable */
+#define SHMIPC_INFO_DESTROYED	0x10U /* torn down by UNLINK_DESTROY */
 
 struct shmipc_info {
 	char name[SHMIPC_NAME_MAX];
@@ -166,8 +220,10 @@ struct shmipc_info {
 	__u32 mode;		/* 0777 bits */
 	__u32 flags;		/* SHMIPC_INFO_* */
 	__u32 nr_files;		/* open region file descriptions */
-	__u32 nr_waiters;	/* tasks in WAIT/WAITV on this region */
-	__u64 reserved[4];	/* out: 0 */
+	__u32 nr_waiters;	/* words waited on (WAIT, WAITV, io_uring) */
+	__u32 nr_peers;		/* attached peers */
+	__u32 nr_dead;		/* dead peers still marked (not reclaimed) */
+	__u64 reserved[3];	/* out: 0 */
 };
 
 struct shmipc_wait {
@@ -175,7 +231,7 @@ struct shmipc_wait {
 	__u64 deadline_ns;	/* CLOCK_MONOTONIC, or SHMIPC_DEADLINE_NONE */
 	__u32 expected;
 	__u32 flags;		/* must be 0 */
-	__u64 reserved;
+	__u64 peer_id;		/* 0: any peer's death; else only this one's */
 };
 
 struct shmipc_wake {
@@ -187,6 +243,7 @@ struct shmipc_wake {
 
 struct shmipc_waitv_entry {
 	__u64 offset;
+	__u64 peer_id;		/* as in struct shmipc_wait */
 	__s32 fd;		/* any region fd of the caller */
 	__u32 expected;
 	__u32 flags;		/* must be 0 */
@@ -198,6 +255,50 @@ struct shmipc_waitv {
 	__u32 count;		/* 1..SHMIPC_WAITV_MAX */
 	__u32 flags;		/* must be 0 */
 	__u64 deadline_ns;	/* CLOCK_MONOTONIC, or SHMIPC_DEADLINE_NONE */
+	__u64 reserved;
+};
+
+struct shmipc_attach {
+	__u64 peer_id;		/* out */
+	__u32 flags;		/* must be 0 */
+	__u32 reserved;
+};
+
+/* struct shmipc_own.flags */
+#define SHMIPC_OWN_RELEASE	0x1U /* stop owning the word */
+
+struct shmipc_own {
+	__u64 offset;		/* an aligned word inside the region */
+	__u32 flags;		/* SHMIPC_OWN_* */
+	__u32 reserved;
+};
+
+struct shmipc_reclaim {
+	__u64 peer_id;		/* a dead, marked peer */
+	__u64 reserved;
+};
+
+/* struct shmipc_event.type */
+#define SHMIPC_EVENT_JOIN	1	/* a peer attached */
+#define SHMIPC_EVENT_LEAVE	2	/* a peer detached cleanly */
+#define SHMIPC_EVENT_DEATH	3	/* a peer's process ended */
+#define SHMIPC_EVENT_OVERFLOW	4	/* .status events were lost */
+
+/* struct shmipc_event.flags */
+#define SHMIPC_EVENT_REPLAY	0x1U /* a death from before this fd opened */
+
+struct shmipc_event {
+	__u32 type;		/* SHMIPC_EVENT_* */
+	__s32 pid;		/* in the reader's pid namespace; 0 if not there */
+	__u64 seq;		/* per region, from 1; OVERFLOW: 0 */
+	__u64 peer_id;		/* OVERFLOW: 0 */
+	__u32 status;		/* DEATH: wait(2) status; OVERFLOW: lost */
+	__u32 flags;		/* SHMIPC_EVENT_* flags */
+};
+
+/* sqe->cmd of IORING_OP_URING_CMD, cmd_op SHMIPC_URING_WAIT */
+struct shmipc_uring_wait {
+	__u64 wait;		/* user pointer to struct shmipc_wait */
 	__u64 reserved;
 };
 
@@ -214,5 +315,12 @@ struct shmipc_waitv {
 #define SHMIPC_IOC_WAIT		_IOW(SHMIPC_IOC_MAGIC, 0x11, struct shmipc_wait)
 #define SHMIPC_IOC_WAKE		_IOW(SHMIPC_IOC_MAGIC, 0x12, struct shmipc_wake)
 #define SHMIPC_IOC_WAITV	_IOW(SHMIPC_IOC_MAGIC, 0x13, struct shmipc_waitv)
+#define SHMIPC_IOC_ATTACH	_IOWR(SHMIPC_IOC_MAGIC, 0x20, struct shmipc_attach)
+#define SHMIPC_IOC_DETACH	_IO(SHMIPC_IOC_MAGIC, 0x21)	/* arg 0 */
+#define SHMIPC_IOC_OWN		_IOW(SHMIPC_IOC_MAGIC, 0x22, struct shmipc_own)
+#define SHMIPC_IOC_RECLAIM	_IOW(SHMIPC_IOC_MAGIC, 0x23, struct shmipc_reclaim)
+
+/* cmd_op of IORING_OP_URING_CMD on a region fd */
+#define SHMIPC_URING_WAIT	SHMIPC_IOC_WAIT
 
 #endif /* _UAPI_LINUX_SHMIPC_H */
