@@ -13,7 +13,7 @@ VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
 KSRC := build/ksrc
 DEMO_CFLAGS := -static -O2 -Wall -Wextra -Iuapi
 
-.PHONY: module tests ksrc vm-test check deps lint dkms-check demo clean
+.PHONY: module tests ksrc vm-test check deps lint dkms-check demo clean lib
 
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
@@ -25,6 +25,12 @@ ksrc:
 tests: ksrc
 	@if [ -f tests/Makefile ]; then $(MAKE) -C tests; \
 	else echo "tests: no tests/Makefile yet, nothing to build"; fi
+	$(MAKE) -C lib
+	$(MAKE) -C tests/lib
+
+# libshmipc: lib/libshmipc.a and lib/libshmipc.so (its tests: tests/lib).
+lib:
+	$(MAKE) -C lib
 
 vm-test: module tests
 	KVER=$(KVER) tools/vm/run-tests.sh
@@ -54,4 +60,5 @@ demo: module build/demo/demo-min
 clean:
 	-[ ! -d $(KDIR) ] || $(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	-[ ! -f tests/Makefile ] || $(MAKE) -C tests clean
+	-$(MAKE) -C lib clean
 	rm -rf build

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libshmipc internals: the shared region header layout, the region
+ * handle, and the backend operations table.
+ */
+#ifndef SHMIPC_INTERNAL_H
+#define SHMIPC_INTERNAL_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "shmipc.h"
+
+#define SHMIPC_LOCAL __attribute__((visibility("hidden")))
+
+/* ------------------------------------------------------------------ */
+/* Shared layout of the region header (offset 0).  Every field may be
+ * written by a hostile peer: readers check it before use. */
+
+#define RHDR_MAGIC	0x52504853U	/* "SHPR" little-endian */
+#define RHDR_INIT_WAIT_MS 1000
+
+struct rhdr_peer {		/* portable backend's peer table */
+	_Atomic uint64_t peer_id;	/* 0: free slot */
+	_Atomic uint32_t pid;
+	uint32_t pad;
+	_Atomic uint64_t start_time;	/* /proc/<pid>/stat field 22 */
+	uint64_t reserved;
+};
+
+#define DIR_FREE	0U		/* state word: free */
+#define DIR_CLAIMED	1U		/* low 2 bits: being inserted */
+#define DIR_READY	2U		/* low 2 bits: key, off, size valid */
+#define DIR_KEY_BYTES	(SHMIPC_KEY_LEN_MAX + 1)
+
+struct rhdr_dirent {
+	/* (hash & ~3) | DIR_CLAIMED or DIR_READY; DIR_FREE when free */
+	_Atomic uint32_t state;
+	uint32_t pad;
+	uint64_t off;
+	uint64_t size;
+	char key[DIR_KEY_BYTES];
+};
+
+struct rhdr {
+	/* written once by the creator; magic last (release) */
+	_Atomic uint32_t magic;
+	uint32_t version;
+	uint32_t hdr_size;
+	uint32_t dir_cap;
+	uint32_t peer_cap;
+	uint32_t pad0;
+	uint64_t size;
+	uint8_t pad1[64 - 32];
+	/* shared, written by everyone */
+	_Atomic uint64_t heap_top;	/* bump allocator: next free offset */
+	_Atomic uint64_t next_peer_id;	/* portable backend */
+	uint8_t pad2[64 - 16];
+	struct rhdr_peer peers[SHMIPC_PEERS_MAX];
+	struct rhdr_dirent dir[SHMIPC_DIR_ENTRIES];
+};
+
+_Static_assert(sizeof(struct rhdr) <= SHMIPC_REGION_HDR_SIZE,
+	       "region header too large");
+_Static_assert(sizeof(struct rhdr_dirent) == 64, "dirent size");
+_Static_assert(sizeof(struct rhdr_peer) == 32, "peer size");
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2 &&
+	       ATOMIC_LLONG_LOCK_FREE == 2,
+	       "shared atomics must be lock-free (address-free)");
+
+/* ------------------------------------------------------------------ */
+/* Handles */
+
+struct shmipc_region {
+	const struct shmipc_backend_ops *ops;
+	char name[SHMIPC_NAME_LEN_MAX + 1];
+	void *base;
+	size_t size;		/* private copy: the mapping's size */
+	int fd;			/* region fd (module: region fd; portable: shm) */
+	uint64_t peer_id;
+	int peer_slot;		/* portable: index in the peer table */
+	int created;
+	int attached;
+	uint32_t mode;
+};
+
+static inline struct rhdr *region_hdr(const struct shmipc_region *r)
+{
+	return (struct rhdr *)r->base;
+}
+
+/* ------------------------------------------------------------------ */
+/* Backend operations */
+
+struct shmipc_backend_ops {
+	int kind;
+	/* Create or open: set r->fd, r->size, r->created (name validated). */
+	int (*open)(struct shmipc_region *r, const char *name, size_t size,
+		    unsigned int mode, unsigned int flags);
+	int (*unlink)(const char *name);
+	/* After mapping and header checks: become a peer (r->peer_id). */
+	int (*attach)(struct shmipc_region *r);
+	void (*detach)(struct shmipc_region *r);
+	void (*close)(struct shmipc_region *r);
+	int (*info)(const struct shmipc_region *r,
+		    struct shmipc_region_info *info);
+	/*
+	 * Sleep while *@word == @expected, until @deadline_ns.  @peer_id 0:
+	 * no particular peer; else -EOWNERDEAD if that peer is dead (on entry
+	 * or while sleeping), -EPIPE if it left.  0 (maybe spurious),
+	 * -EAGAIN, -ETIMEDOUT, -EINTR.
+	 */
+	int (*wait)(const struct shmipc_region *r, _Atomic uint32_t *word,
+		    uint32_t expected, uint64_t deadline_ns, uint64_t peer_id);
+	int (*wake)(const struct shmipc_region *r, _Atomic uint32_t *word,
+		    uint32_t count);
+	/* 1 alive, -EOWNERDEAD dead, -EPIPE left / unknown. */
+	int (*peer_alive)(const struct shmipc_region *r, uint64_t peer_id);
+	/*
+	 * Module: register (or @release) @word as owned by our peer, so the
+	 * kernel sets SHMIPC_OWNER_DIED in it when we die; reclaim the
+	 * kernel's record of a dead peer whose words were repaired.
+	 * Portable: nothing (the survivor marks the word itself).
+	 */
+	int (*own)(const struct shmipc_region *r, _Atomic uint32_t *word,
+		   bool release);
+	void (*reclaim)(const struct shmipc_region *r, uint64_t peer_id);
+};
+
+#define SHMIPC_WORD_OWNER_DIED 0x80000000U	/* = SHMIPC_OWNER_DIED */
+
+SHMIPC_LOCAL extern const struct shmipc_backend_ops shmipc_module_ops;
+SHMIPC_LOCAL extern const struct shmipc_backend_ops shmipc_portable_ops;
+
+/* The selected backend's ops (selects on first use), or NULL + *err. */
+SHMIPC_LOCAL const struct shmipc_backend_ops *shmipc_ops(int *err);
+
+/* Common helpers */
+SHMIPC_LOCAL int shmipc_check_name(const char *name);
+SHMIPC_LOCAL bool shmipc_in_region(const struct shmipc_region *r,
+				   uint64_t off, uint64_t len);
+
+#endif /* SHMIPC_INTERNAL_H */

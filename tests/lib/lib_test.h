@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers for the libshmipc tests (kselftest harness).  The same sources
+ * run on the host (portable backend: no /dev/shmipc there) and in the VM
+ * (module backend), plain and under sanitizers.
+ *
+ * Children forked by a test never use ASSERT/EXPECT: they report through
+ * their exit status and leave with _exit().
+ */
+#ifndef LIB_TEST_H
+#define LIB_TEST_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+#include "shmipc.h"
+
+/* A sanitizer report fails the test: stop at the first one. */
+#if defined(__SANITIZE_THREAD__)
+const char *__tsan_default_options(void);
+const char *__tsan_default_options(void)
+{
+	return "halt_on_error=1:exitcode=66";
+}
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+	return "halt_on_error=1:detect_leaks=1";
+}
+#endif
+
+#define LT_SOON_MS	15000	/* bound for "should happen soon" */
+#define LT_MS		1000000ULL
+
+/* The backend the environment should have selected. */
+static inline int lt_expected_backend(void)
+{
+	const char *env = getenv("SHMIPC_BACKEND");
+
+	if (env && !strcmp(env, "portable"))
+		return SHMIPC_BACKEND_PORTABLE;
+	if (env && !strcmp(env, "module"))
+		return SHMIPC_BACKEND_MODULE;
+	return access("/dev/shmipc", R_OK | W_OK) ? SHMIPC_BACKEND_PORTABLE :
+						   SHMIPC_BACKEND_MODULE;
+}
+
+/* "lt-<tag>-<pid>-<n>": unique per test process and call. */
+static inline void lt_name(char *out, size_t len, const char *tag)
+{
+	static unsigned int n;
+
+	snprintf(out, len, "lt-%.20s-%d-%u", tag, (int)getpid(), n++);
+}
+
+static inline void lt_sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/* fork() whose child dies with the test process. */
+static inline pid_t lt_fork(void)
+{
+	pid_t parent = getpid();
+	pid_t pid;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(198);
+	}
+	return pid;
+}
+
+/* Exit code for a -errno result. */
+static inline int lt_code(int ret)
+{
+	if (ret >= 0)
+		return 0;
+	return -ret < 200 ? -ret : 199;
+}
+
+/* Reap within @ms (SIGKILL after): exit code, 128+sig, or -1 on timeout. */
+static inline int lt_reap_ms(pid_t pid, unsigned int ms)
+{
+	uint64_t end = shmipc_deadline_in((uint64_t)ms * LT_MS);
+	int status;
+	pid_t r;
+
+	for (;;) {
+		r = waitpid(pid, &status, WNOHANG);
+		if (r == pid)
+			break;
+		if (r < 0 && errno != EINTR)
+			return -2;
+		if (shmipc_now_ns() >= end) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			return -1;
+		}
+		usleep(1000);
+	}
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return -3;
+}
+
+static inline int lt_reap(pid_t pid)
+{
+	return lt_reap_ms(pid, LT_SOON_MS);
+}
+
+/* One-byte pipe handshake. */
+static inline int lt_signal(int fd)
+{
+	char c = 'x';
+
+	return write(fd, &c, 1) == 1 ? 0 : -EIO;
+}
+
+static inline int lt_await(int fd)
+{
+	char c;
+	ssize_t n;
+
+	do {
+		n = read(fd, &c, 1);
+	} while (n < 0 && errno == EINTR);
+	return n == 1 ? 0 : -EIO;
+}
+
+/* A simple checksum of a message body. */
+static inline uint64_t lt_mix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	return x;
+}
+
+/* Deterministic PRNG for the hostile-peer fuzz loops. */
+static inline uint64_t lt_rand(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/* A value a hostile peer might write: small, near a boundary, or noise. */
+static inline uint32_t lt_evil32(uint64_t *s)
+{
+	static const uint32_t special[] = {
+		0, 1, 2, 3, 7, 8, 9, 63, 64, 0x7fffffff, 0x80000000,
+		0x80000001, 0xfffffffe, 0xffffffff, 4096, 1U << 24,
+	};
+	uint64_t r = lt_rand(s);
+
+	if (r % 3 == 0)
+		return special[(r >> 8) % (sizeof(special) / sizeof(special[0]))];
+	return (uint32_t)(r >> 16);
+}
+
+#endif /* LIB_TEST_H */
