@@ -177,7 +177,7 @@ long shmipc_attach(struct shmipc_file *sf, struct shmipc_attach __user *uarg)
 	if (!(sf->access & SHMIPC_ACCESS_READ))
 		return -EBADF;
 
-	peer = kzalloc(sizeof(*peer), GFP_KERNEL);
+	peer = kzalloc(sizeof(*peer), GFP_KERNEL_ACCOUNT);
 	if (!peer)
 		return -ENOMEM;
 	kref_init(&peer->ref);

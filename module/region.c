@@ -144,7 +144,7 @@ static struct shmipc_region *shmipc_region_new(const struct shmipc_create *arg)
 		goto err_user;
 
 	ret = -ENOMEM;
-	region = kzalloc(sizeof(*region), GFP_KERNEL);
+	region = kzalloc(sizeof(*region), GFP_KERNEL_ACCOUNT);
 	if (!region)
 		goto err_user;
 	snprintf(shmem_name, sizeof(shmem_name), "shmipc:%s", arg->name);

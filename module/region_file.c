@@ -38,9 +38,16 @@ int shmipc_fd_prepare(struct shmipc_region *region, unsigned int access,
 	else
 		flags = O_ACCMODE;
 
-	sf = kzalloc(sizeof(*sf), GFP_KERNEL);
+	/* Charged to the opener's memory cgroup: each fd holds a queue. */
+	sf = kzalloc(sizeof(*sf), GFP_KERNEL_ACCOUNT);
 	if (!sf)
 		return -ENOMEM;
+	sf->ev = kcalloc(SHMIPC_EVENT_QUEUE_LEN, sizeof(*sf->ev),
+			 GFP_KERNEL_ACCOUNT);
+	if (!sf->ev) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
 	sf->region = region;
 	sf->access = access;
 
@@ -62,6 +69,7 @@ int shmipc_fd_prepare(struct shmipc_region *region, unsigned int access,
 err_fd:
 	put_unused_fd(nfd->fd);
 err_free:
+	kfree(sf->ev);
 	kfree(sf);
 	return ret;
 }
@@ -85,6 +93,7 @@ static int shmipc_region_release(struct inode *inode, struct file *file)
 	shmipc_events_close(sf);
 	atomic_dec(&sf->region->nr_files);
 	shmipc_region_put(sf->region);
+	kfree(sf->ev);
 	kfree(sf);
 	return 0;
 }

@@ -158,7 +158,7 @@ struct shmipc_file {
 	struct list_head node;		/* region->files */
 	unsigned int ev_head, ev_tail;
 	u32 ev_lost;
-	struct shmipc_event ev[SHMIPC_EVENT_QUEUE_LEN];
+	struct shmipc_event *ev;	/* SHMIPC_EVENT_QUEUE_LEN records */
 };
 
 /* ctx->fired before anything fired it. */

@@ -124,7 +124,7 @@ int shmipc_uring_cmd(struct io_uring_cmd *cmd, unsigned int issue_flags)
 	if (!(sf->access & SHMIPC_ACCESS_READ))
 		return -EBADF;
 
-	uw = kzalloc(sizeof(*uw), GFP_KERNEL);
+	uw = kzalloc(sizeof(*uw), GFP_KERNEL_ACCOUNT);
 	if (!uw)
 		return -ENOMEM;
 	ret = shmipc_word_get(&uw->word, region, arg.offset, arg.expected,
