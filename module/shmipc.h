@@ -43,6 +43,7 @@ extern unsigned long long shmipc_max_region_size;
 extern unsigned int shmipc_max_user_regions;
 extern unsigned long long shmipc_max_total_bytes;
 extern unsigned int shmipc_max_region_peers;
+extern unsigned int shmipc_max_uring_wait_ms;
 
 /*
  * Regions counted against one creator uid.  Lives in shmipc_users while
@@ -194,7 +195,7 @@ struct shmipc_waiter {
 struct shmipc_word {
 	struct shmipc_region *region;
 	struct shmipc_bucket *bucket;
-	struct page *page;		/* reference held while waiting */
+	struct page *page;		/* held until compared, then NULL */
 	struct shmipc_peer *peer;	/* reference held, or NULL */
 	u64 offset;
 	u32 expected;
@@ -230,6 +231,7 @@ int shmipc_check_offset(struct shmipc_region *region, u64 offset);
 int shmipc_check_wait(const struct shmipc_wait *arg);
 int shmipc_word_get(struct shmipc_word *word, struct shmipc_region *region,
 		    u64 offset, u32 expected, u64 peer_id);
+void shmipc_word_unpin(struct shmipc_word *word);
 void shmipc_word_put(struct shmipc_word *word);
 int shmipc_queue(struct shmipc_word *word, struct shmipc_waiter *w);
 void shmipc_unqueue(struct shmipc_word *word, struct shmipc_waiter *w);
@@ -241,6 +243,8 @@ long shmipc_wake(struct shmipc_file *sf, struct shmipc_wake __user *uarg);
 long shmipc_waitv(struct shmipc_waitv __user *uarg);
 
 /* peer.c */
+int shmipc_peers_setup(void);
+void shmipc_peers_cleanup(void);
 void shmipc_peers_init(struct shmipc_region *region);
 void shmipc_peers_release(struct shmipc_region *region);
 struct shmipc_peer *shmipc_peer_find(struct shmipc_region *region, u64 id);
