@@ -38,9 +38,8 @@
  *   CAP_IPC_OWNER.  A read-only fd can map only without PROT_WRITE and
  *   can never gain it (mprotect and mremap refuse).  A SHMIPC_OPEN_STAT
  *   fd needs read permission (as IPC_STAT) and allows INFO and events
- *   only: mmap on it fails with -EACCES (it is opened for neither reading
- *   nor writing); WAIT, WAKE, WAITV, ATTACH, DETACH, OWN and RECLAIM with
- *   -EBADF.  MAP_PRIVATE gives -EINVAL; a mapping past
+ *   (read, poll) only: mmap on it fails with -EACCES; WAIT, WAKE, WAITV,
+ *   ATTACH, DETACH, OWN and RECLAIM with -EBADF.  MAP_PRIVATE gives -EINVAL; a mapping past
  *   the region's last page gives -ENXIO; mremap() cannot grow a mapping.
  *
  * Quotas (module parameters, writable by root at run time)
