@@ -103,8 +103,9 @@ TEST_F(wait, flags_or_reserved_nonzero_einval)
 	wt.flags = 0x80000000;
 	EXPECT_EQ(-EINVAL, sx_ioctl(self->fd, SHMIPC_IOC_WAIT, &wt));
 	wt.flags = 0;
-	wt.reserved = 1;
-	EXPECT_EQ(-EINVAL, sx_ioctl(self->fd, SHMIPC_IOC_WAIT, &wt));
+	/* the old reserved field is now peer_id: an unknown peer */
+	wt.peer_id = ~0ULL;
+	EXPECT_EQ(-ESRCH, sx_ioctl(self->fd, SHMIPC_IOC_WAIT, &wt));
 
 	memset(&wk, 0, sizeof(wk));
 	wk.count = 1;
@@ -874,6 +875,9 @@ TEST_F(waitv, flags_and_reserved_einval)
 	e[1].reserved = 0x100;
 	EXPECT_EQ(-EINVAL, sx_ioctl(self->a, SHMIPC_IOC_WAITV, &v));
 	e[1].reserved = 0;
+	e[1].peer_id = ~0ULL;	/* no such peer */
+	EXPECT_EQ(-ESRCH, sx_ioctl(self->a, SHMIPC_IOC_WAITV, &v));
+	e[1].peer_id = 0;
 	EXPECT_EQ(-ETIMEDOUT, sx_ioctl(self->a, SHMIPC_IOC_WAITV, &v));
 }
 
