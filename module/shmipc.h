@@ -122,10 +122,11 @@ enum shmipc_peer_state {
  *
  * Lifetime: @ref is held by the region's peer list while the peer is on
  * it and by every waiter that names the peer; it does not pin the region
- * (waiters hold a region file, and region release empties the list).
- * While ATTACHED, @exit_wait sits on the pidfd wait queue of @pid: the
- * kernel wakes it when the whole thread group has exited, and it queues
- * @death_work.  @state changes only under region->peer_lock and is read
+ * (waiters hold a region file, and region release empties the list, then
+ * flushes the death workqueue).  While ATTACHED, @exit_wait sits on the
+ * pidfd wait queue of @pid: the kernel wakes it when the whole thread
+ * group has exited, and it takes itself off and queues @death_work,
+ * exactly once.  @state changes only under region->peer_lock and is read
  * with READ_ONCE() under bucket locks by waiters.
  */
 struct shmipc_peer {
