@@ -30,35 +30,21 @@
 #define MAX_ROUNDS	150
 
 FIXTURE(stress) {
-	int dev;
-	int fd;
-	volatile __u32 *w;
-	char name[SHMIPC_NAME_MAX];
+	struct sx_region r;
 };
 
 FIXTURE_SETUP(stress)
 {
 	ASSERT_EQ(0, geteuid());
-	self->w = MAP_FAILED;
-	self->dev = sx_dev_open();
-	ASSERT_LE(0, self->dev);
-	sx_unique_name(self->name, "dstress");
-	self->fd = sx_create(self->dev, self->name, REGION_SIZE, 0600,
-			     SHMIPC_CREATE_EXCL);
-	ASSERT_LE(0, self->fd);
-	self->w = mmap(NULL, REGION_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
-		       self->fd, 0);
-	ASSERT_NE(MAP_FAILED, self->w);
+	ASSERT_EQ(0, sx_region_setup(&self->r, "dstress", REGION_SIZE,
+				     REGION_SIZE));
 }
 
 FIXTURE_TEARDOWN(stress)
 {
-	if (self->w != MAP_FAILED) {
-		__atomic_store_n(&self->w[W_STOP], 1, __ATOMIC_SEQ_CST);
-		munmap((void *)self->w, REGION_SIZE);
-	}
-	close(self->fd);
-	close(self->dev);
+	if (self->r.w != MAP_FAILED)
+		__atomic_store_n(&self->r.w[W_STOP], 1, __ATOMIC_SEQ_CST);
+	sx_region_teardown(&self->r);
 }
 
 static bool stop(volatile __u32 *w)
@@ -86,27 +72,9 @@ static pid_t fork_waker(int fd, volatile __u32 *w)
 /* A victim: attached, owns W_OWNED (so it stays marked), sleeps. */
 static pid_t fork_victim(int fd, __u64 *id)
 {
-	int done[2];
-	pid_t pid;
+	static const __u64 own[] = { OFF(W_OWNED) };
 
-	if (pipe2(done, O_CLOEXEC))
-		return -1;
-	pid = sx_fork_peer(fd, id);
-	if (pid == 0) {
-		close(done[0]);
-		if (sx_own(fd, OFF(W_OWNED)))
-			_exit(100);
-		sx_signal_fd(done[1]);
-		pause();
-		_exit(101);
-	}
-	close(done[1]);
-	if (pid > 0 && sx_await_fd(done[0])) {
-		sx_kill_reap(pid);
-		pid = -1;
-	}
-	close(done[0]);
-	return pid;
+	return sx_fork_owner(fd, own, 1, NULL, 0, id);
 }
 
 /*
@@ -161,16 +129,17 @@ TEST_F_TIMEOUT(stress, deaths_during_a_wake_storm, 120)
 	pid_t waker, victim, waiters[3];
 	int round, i, bad = 0;
 
-	waker = fork_waker(self->fd, self->w);
+	waker = fork_waker(self->r.fd, self->r.w);
 	ASSERT_LE(0, waker);
 	for (round = 0; round < MAX_ROUNDS; round++) {
 		if (round >= MIN_ROUNDS &&
 		    sx_now_ns() - start > BUDGET_MS * 1000000ULL)
 			break;
-		victim = fork_victim(self->fd, &id);
+		victim = fork_victim(self->r.fd, &id);
 		ASSERT_LE(0, victim);
 		for (i = 0; i < 3; i++) {
-			waiters[i] = fork_death_waiter(self->fd, self->w, id, i);
+			waiters[i] = fork_death_waiter(self->r.fd, self->r.w,
+						       id, i);
 			ASSERT_LE(0, waiters[i]);
 		}
 		/* kill it at varying moments: before, while, after they queue */
@@ -187,18 +156,18 @@ TEST_F_TIMEOUT(stress, deaths_during_a_wake_storm, 120)
 			}
 		}
 		/* processed and marked: repair the word and reclaim */
-		ASSERT_TRUE(sx_wait_peers(self->fd, 1, 1));
+		ASSERT_TRUE(sx_wait_peers(self->r.fd, 1, 1));
 		EXPECT_EQ(SHMIPC_OWNER_DIED,
-			  self->w[W_OWNED] & SHMIPC_OWNER_DIED);
-		self->w[W_OWNED] = 0;
-		ASSERT_EQ(0, sx_reclaim(self->fd, id));
+			  self->r.w[W_OWNED] & SHMIPC_OWNER_DIED);
+		self->r.w[W_OWNED] = 0;
+		ASSERT_EQ(0, sx_reclaim(self->r.fd, id));
 	}
 	TH_LOG("%d rounds", round);
 	EXPECT_EQ(0, bad);
-	__atomic_store_n(&self->w[W_STOP], 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&self->r.w[W_STOP], 1, __ATOMIC_SEQ_CST);
 	EXPECT_EQ(0, sx_reap(waker));
-	EXPECT_TRUE(sx_wait_waiters(self->fd, 0));
-	EXPECT_TRUE(sx_wait_peers(self->fd, 0, 0));
+	EXPECT_TRUE(sx_wait_waiters(self->r.fd, 0));
+	EXPECT_TRUE(sx_wait_peers(self->r.fd, 0, 0));
 }
 
 /*
@@ -208,12 +177,12 @@ TEST_F_TIMEOUT(stress, deaths_during_a_wake_storm, 120)
  */
 TEST_F_TIMEOUT(stress, deaths_while_waiters_come_and_go, 120)
 {
-	volatile __u32 *cnt = &self->w[W_COUNT];
+	volatile __u32 *cnt = &self->r.w[W_COUNT];
 	int reader, round, i, joins = 0, deaths = 0, other = 0;
 	__u64 start = sx_now_ns(), id;
 	pid_t churn[4], victim;
 
-	reader = sx_open(self->dev, self->name, SHMIPC_OPEN_RDONLY);
+	reader = sx_open(self->r.dev, self->r.name, SHMIPC_OPEN_RDONLY);
 	ASSERT_LE(0, reader);
 	for (i = 0; i < 4; i++) {
 		churn[i] = sx_fork();
@@ -223,18 +192,19 @@ TEST_F_TIMEOUT(stress, deaths_while_waiters_come_and_go, 120)
 			unsigned int n = 0;
 			int ret;
 
-			while (!stop(self->w)) {
+			while (!stop(self->r.w)) {
 				__u64 dl = sx_deadline_ms(n++ % 3);
 
 				if (i % 2) {
-					ret = sx_wait_peer(self->fd, OFF(W_A),
+					ret = sx_wait_peer(self->r.fd, OFF(W_A),
 							   0, dl, 0);
 				} else {
-					sx_entry(&e[0], self->fd, OFF(W_A), 0);
-					sx_entry(&e[1], self->fd,
+					sx_entry(&e[0], self->r.fd, OFF(W_A),
+						 0);
+					sx_entry(&e[1], self->r.fd,
 						 OFF(W_OWNED),
-						 self->w[W_OWNED]);
-					ret = sx_waitv(self->fd, e, 2, dl);
+						 self->r.w[W_OWNED]);
+					ret = sx_waitv(self->r.fd, e, 2, dl);
 				}
 				if (ret == -EOWNERDEAD)
 					__atomic_add_fetch(&cnt[i], 1,
@@ -253,14 +223,14 @@ TEST_F_TIMEOUT(stress, deaths_while_waiters_come_and_go, 120)
 		if (round >= MIN_ROUNDS &&
 		    sx_now_ns() - start > BUDGET_MS * 1000000ULL)
 			break;
-		victim = fork_victim(self->fd, &id);
+		victim = fork_victim(self->r.fd, &id);
 		ASSERT_LE(0, victim);
 		if (round % 2)
 			usleep((round % 5) * 500);
 		EXPECT_EQ(128 + SIGKILL, sx_kill_reap(victim));
-		ASSERT_TRUE(sx_wait_peers(self->fd, 0, 1));
-		self->w[W_OWNED] = 0;
-		ASSERT_EQ(0, sx_reclaim(self->fd, id));
+		ASSERT_TRUE(sx_wait_peers(self->r.fd, 0, 1));
+		self->r.w[W_OWNED] = 0;
+		ASSERT_EQ(0, sx_reclaim(self->r.fd, id));
 		n = sx_drain_events(reader, ev, 8);
 		for (k = 0; k < n && k < 8; k++) {
 			if (ev[k].type == SHMIPC_EVENT_JOIN &&
@@ -274,7 +244,7 @@ TEST_F_TIMEOUT(stress, deaths_while_waiters_come_and_go, 120)
 				other++;
 		}
 	}
-	__atomic_store_n(&self->w[W_STOP], 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&self->r.w[W_STOP], 1, __ATOMIC_SEQ_CST);
 	for (i = 0; i < 4; i++) {
 		EXPECT_EQ(0, sx_reap(churn[i])) TH_LOG("churner %d", i);
 	}
@@ -283,9 +253,9 @@ TEST_F_TIMEOUT(stress, deaths_while_waiters_come_and_go, 120)
 	EXPECT_EQ(round, joins);
 	EXPECT_EQ(round, deaths);
 	EXPECT_EQ(0, other);
-	EXPECT_TRUE(sx_wait_waiters(self->fd, 0));
-	EXPECT_EQ(0, sx_nr_peers(self->fd));
-	EXPECT_EQ(0, sx_nr_dead(self->fd));
+	EXPECT_TRUE(sx_wait_waiters(self->r.fd, 0));
+	EXPECT_EQ(0, sx_nr_peers(self->r.fd));
+	EXPECT_EQ(0, sx_nr_dead(self->r.fd));
 	close(reader);
 }
 
@@ -317,9 +287,9 @@ TEST_F_TIMEOUT(stress, killed_while_attaching_and_detaching, 120)
 
 			/* at most 20 rounds (40 events), then stay attached */
 			for (k2 = 0; k2 < 20; k2++) {
-				if (sx_attach(self->fd, &id))
+				if (sx_attach(self->r.fd, &id))
 					_exit(100);
-				if (k2 < 19 && sx_detach(self->fd))
+				if (k2 < 19 && sx_detach(self->r.fd))
 					_exit(101);
 			}
 			pause();
@@ -327,9 +297,9 @@ TEST_F_TIMEOUT(stress, killed_while_attaching_and_detaching, 120)
 		}
 		usleep((round % 6) * 300);
 		EXPECT_EQ(128 + SIGKILL, sx_kill_reap(pid));
-		ASSERT_TRUE(sx_wait_peers(self->fd, 0, 0));
+		ASSERT_TRUE(sx_wait_peers(self->r.fd, 0, 0));
 
-		n = sx_drain_events(self->fd, ev, 64);
+		n = sx_drain_events(self->r.fd, ev, 64);
 		ASSERT_GE(40, n);
 		for (k = 0; k < n; k++) {
 			if (ev[k].type == SHMIPC_EVENT_JOIN) {
@@ -363,7 +333,7 @@ TEST_F_TIMEOUT(stress, killed_while_attaching_and_detaching, 120)
 	}
 	TH_LOG("%d rounds", round);
 	EXPECT_EQ(0, bad);
-	EXPECT_EQ(0, sx_nr_peers(self->fd));
+	EXPECT_EQ(0, sx_nr_peers(self->r.fd));
 }
 
 TEST_HARNESS_MAIN

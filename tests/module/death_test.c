@@ -32,40 +32,6 @@ enum how {
 	HOW_KILL_WAITING,	/* SIGKILL while it sleeps in WAIT */
 };
 
-struct region {
-	int dev;
-	int fd;
-	volatile __u32 *w;
-	char name[SHMIPC_NAME_MAX];
-};
-
-static int region_setup(struct region *r, const char *tag)
-{
-	r->fd = -1;
-	r->w = MAP_FAILED;
-	r->dev = sx_dev_open();
-	if (r->dev < 0)
-		return r->dev;
-	sx_unique_name(r->name, tag);
-	r->fd = sx_create(r->dev, r->name, REGION_SIZE, 0600,
-			  SHMIPC_CREATE_EXCL);
-	if (r->fd < 0)
-		return r->fd;
-	r->w = mmap(NULL, REGION_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
-		    r->fd, 0);
-	return r->w == MAP_FAILED ? -errno : 0;
-}
-
-static void region_teardown(struct region *r)
-{
-	if (r->w != MAP_FAILED)
-		munmap((void *)r->w, REGION_SIZE);
-	if (r->fd >= 0)
-		close(r->fd);
-	if (r->dev >= 0)
-		close(r->dev);
-}
-
 /* A NULL write the compiler cannot turn into a trap instruction. */
 static void crash(void)
 {
@@ -165,7 +131,7 @@ static int reap_code(enum how how)
 /* every way to die, with a waiter naming the peer or naming none */
 
 FIXTURE(ways) {
-	struct region r;
+	struct sx_region r;
 };
 
 FIXTURE_VARIANT(ways) {
@@ -187,12 +153,13 @@ FIXTURE_VARIANT_ADD(ways, killed_in_wait_any) {
 FIXTURE_SETUP(ways)
 {
 	ASSERT_EQ(0, geteuid());
-	ASSERT_EQ(0, region_setup(&self->r, "death"));
+	ASSERT_EQ(0, sx_region_setup(&self->r, "death", REGION_SIZE,
+				     REGION_SIZE));
 }
 
 FIXTURE_TEARDOWN(ways)
 {
-	region_teardown(&self->r);
+	sx_region_teardown(&self->r);
 }
 
 TEST_F(ways, waiter_woken_and_death_reported)
@@ -246,18 +213,19 @@ TEST_F(ways, waiter_woken_and_death_reported)
 /* ------------------------------------------------------------------ */
 
 FIXTURE(death) {
-	struct region r;
+	struct sx_region r;
 };
 
 FIXTURE_SETUP(death)
 {
 	ASSERT_EQ(0, geteuid());
-	ASSERT_EQ(0, region_setup(&self->r, "death"));
+	ASSERT_EQ(0, sx_region_setup(&self->r, "death", REGION_SIZE,
+				     REGION_SIZE));
 }
 
 FIXTURE_TEARDOWN(death)
 {
-	region_teardown(&self->r);
+	sx_region_teardown(&self->r);
 }
 
 /* The parent sleeps in poll(); a DEATH wakes it with POLLIN. */
@@ -352,25 +320,14 @@ TEST_F(death, wait_naming_forgotten_dead_peer_esrch_at_once)
  */
 TEST_F(death, wait_naming_dead_marked_peer_eownerdead_at_once)
 {
+	static const __u64 own[] = { 12 };
 	struct shmipc_waitv_entry e[2];
-	int fd = self->r.fd, done[2];
+	int fd = self->r.fd;
 	pid_t victim;
 	__u64 id;
 
-	ASSERT_EQ(0, pipe2(done, O_CLOEXEC));
-	victim = sx_fork_peer(fd, &id);
+	victim = sx_fork_owner(fd, own, 1, NULL, 0, &id);
 	ASSERT_LE(0, victim);
-	if (victim == 0) {
-		close(done[0]);
-		if (sx_own(fd, 12))
-			_exit(100);
-		sx_signal_fd(done[1]);
-		pause();
-		_exit(101);
-	}
-	close(done[1]);
-	ASSERT_EQ(0, sx_await_fd(done[0]));
-	close(done[0]);
 	EXPECT_EQ(128 + SIGKILL, sx_kill_reap(victim));
 	ASSERT_TRUE(sx_wait_peers(fd, 0, 1));
 
@@ -501,25 +458,6 @@ static void *thread_exit5(void *arg)
 	_exit(5);
 }
 
-static bool is_zombie(pid_t pid)
-{
-	char path[64], buf[256], *p;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' && p[2] == 'Z';
-}
-
 TEST_F(death, peer_is_the_thread_group)
 {
 	int fd = self->r.fd, go[2];
@@ -543,9 +481,9 @@ TEST_F(death, peer_is_the_thread_group)
 	ASSERT_EQ(0, sx_next_event(fd, &ev, SX_SOON_MS));
 	ASSERT_EQ(SHMIPC_EVENT_JOIN, ev.type);
 	end = sx_deadline_ms(SX_SOON_MS);
-	while (!is_zombie(victim) && sx_now_ns() < end)
+	while (sx_proc_state(victim) != 'Z' && sx_now_ns() < end)
 		usleep(1000);
-	ASSERT_TRUE(is_zombie(victim));
+	ASSERT_TRUE(sx_proc_state(victim) == 'Z');
 	/* the leader is gone, the process is not */
 	sx_sleep_ms(100);
 	EXPECT_EQ(1, sx_nr_peers(fd));
@@ -567,25 +505,6 @@ TEST_F(death, peer_is_the_thread_group)
  * exec() closes the region fds (close-on-exec) but the process, so the
  * peer, lives on; its death after the exec is reported with its pid.
  */
-static bool comm_is(pid_t pid, const char *comm)
-{
-	char path[64], buf[64];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	return !strcmp(buf, comm);
-}
-
 TEST_F(death, exec_keeps_the_peer)
 {
 	const char *busybox = "/bin/busybox";
@@ -611,10 +530,10 @@ TEST_F(death, exec_keeps_the_peer)
 	id = ev.peer_id;
 	EXPECT_EQ(victim, ev.pid);
 	end = sx_deadline_ms(SX_SOON_MS);
-	while ((!comm_is(victim, "busybox") || sx_nr_files(fd) != 1) &&
+	while ((!sx_comm_is(victim, "busybox") || sx_nr_files(fd) != 1) &&
 	       sx_now_ns() < end)
 		usleep(1000);
-	ASSERT_TRUE(comm_is(victim, "busybox"));
+	ASSERT_TRUE(sx_comm_is(victim, "busybox"));
 	ASSERT_EQ(1, sx_nr_files(fd));	/* its fd closed on exec */
 	sx_sleep_ms(100);
 	EXPECT_EQ(1, sx_nr_peers(fd));
@@ -631,13 +550,15 @@ TEST_F(death, exec_keeps_the_peer)
 /* One process attached to three regions: a DEATH on each. */
 TEST_F(death, death_reported_on_every_region)
 {
-	struct region more[2];
+	struct sx_region more[2];
 	int fds[3], go[2], i, rp[2];
 	__u64 ids[3];
 	pid_t victim;
 
-	ASSERT_EQ(0, region_setup(&more[0], "death-b"));
-	ASSERT_EQ(0, region_setup(&more[1], "death-c"));
+	ASSERT_EQ(0, sx_region_setup(&more[0], "death-b", REGION_SIZE,
+				     REGION_SIZE));
+	ASSERT_EQ(0, sx_region_setup(&more[1], "death-c", REGION_SIZE,
+				     REGION_SIZE));
 	fds[0] = self->r.fd;
 	fds[1] = more[0].fd;
 	fds[2] = more[1].fd;
@@ -674,8 +595,8 @@ TEST_F(death, death_reported_on_every_region)
 		EXPECT_TRUE(sx_wait_peers(fds[i], 0, 0));
 	}
 	close(go[1]);
-	region_teardown(&more[0]);
-	region_teardown(&more[1]);
+	sx_region_teardown(&more[0]);
+	sx_region_teardown(&more[1]);
 }
 
 TEST_HARNESS_MAIN

@@ -673,26 +673,14 @@ TEST_F(peer, region_gone_before_its_peer_dies)
 
 TEST_F(peer, max_region_peers_eusers)
 {
-	int own_go[2];
+	static const __u64 own[] = { 0 };
 	__u64 a, b, mine;
 	pid_t pa, pb;
 
 	ASSERT_EQ(0, sx_param_write("max_region_peers", 2));
 	ASSERT_EQ(0, sx_attach(self->fd, &mine));
-	ASSERT_EQ(0, pipe2(own_go, O_CLOEXEC));
-	pa = sx_fork_peer(self->fd, &a);
+	pa = sx_fork_owner(self->fd, own, 1, NULL, 0, &a);
 	ASSERT_LE(0, pa);
-	if (pa == 0) {
-		close(own_go[0]);
-		if (sx_own(self->fd, 0))
-			_exit(100);
-		sx_signal_fd(own_go[1]);
-		pause();
-		_exit(0);
-	}
-	close(own_go[1]);
-	ASSERT_EQ(0, sx_await_fd(own_go[0]));
-	close(own_go[0]);
 	EXPECT_EQ(2, sx_nr_peers(self->fd));
 
 	/* a third process is one too many */
@@ -738,9 +726,9 @@ TEST_F(peer, max_region_peers_eusers)
 
 TEST_F(peer, debugfs_lists_peers)
 {
+	static const __u64 own[] = { 0, 8 };
 	struct shmipc_info info;
 	struct sx_dbg_peer dp;
-	int own_go[2];
 	__u64 mine, child;
 	pid_t pid;
 
@@ -754,20 +742,8 @@ TEST_F(peer, debugfs_lists_peers)
 	EXPECT_EQ(0, dp.owned);
 	EXPECT_EQ(0, dp.status);
 
-	ASSERT_EQ(0, pipe2(own_go, O_CLOEXEC));
-	pid = sx_fork_peer(self->fd, &child);
+	pid = sx_fork_owner(self->fd, own, 2, NULL, 0, &child);
 	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		close(own_go[0]);
-		if (sx_own(self->fd, 0) || sx_own(self->fd, 8))
-			_exit(100);
-		sx_signal_fd(own_go[1]);
-		pause();
-		_exit(0);
-	}
-	close(own_go[1]);
-	ASSERT_EQ(0, sx_await_fd(own_go[0]));
-	close(own_go[0]);
 	EXPECT_EQ(2, sx_dbg_count_peers(info.id));
 	ASSERT_EQ(0, sx_dbg_find_peer(child, &dp));
 	EXPECT_EQ(info.id, dp.region);

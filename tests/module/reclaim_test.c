@@ -16,37 +16,22 @@
 #define REGION_SIZE	4096
 
 FIXTURE(reclaim) {
-	int dev;
-	int fd;
-	volatile __u32 *w;
-	char name[SHMIPC_NAME_MAX];
+	struct sx_region r;
 	bool persistent;
 };
 
 FIXTURE_SETUP(reclaim)
 {
 	ASSERT_EQ(0, geteuid());
-	self->w = MAP_FAILED;
-	self->dev = sx_dev_open();
-	ASSERT_LE(0, self->dev);
-	sx_unique_name(self->name, "reclaim");
-	self->fd = sx_create(self->dev, self->name, REGION_SIZE, 0600,
-			     SHMIPC_CREATE_EXCL);
-	ASSERT_LE(0, self->fd);
-	self->w = mmap(NULL, REGION_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
-		       self->fd, 0);
-	ASSERT_NE(MAP_FAILED, self->w);
+	ASSERT_EQ(0, sx_region_setup(&self->r, "reclaim", REGION_SIZE,
+				     REGION_SIZE));
 }
 
 FIXTURE_TEARDOWN(reclaim)
 {
-	if (self->w != MAP_FAILED)
-		munmap((void *)self->w, REGION_SIZE);
-	if (self->fd >= 0)
-		close(self->fd);
 	if (self->persistent)
-		sx_unlink(self->dev, self->name);
-	close(self->dev);
+		sx_unlink(self->r.dev, self->r.name);
+	sx_region_teardown(&self->r);
 }
 
 /*
@@ -56,26 +41,12 @@ FIXTURE_TEARDOWN(reclaim)
  */
 static int owner_dies(int fd, int n, int marked, pid_t *pid, __u64 *id)
 {
-	int done[2], i;
+	static const __u64 words[] = { 0, 4, 8, 12 };
 
-	if (pipe2(done, O_CLOEXEC))
+	if (n > (int)ARRAY_SIZE(words))
 		return -1;
-	*pid = sx_fork_peer(fd, id);
-	if (*pid < 0)
-		return -1;
-	if (*pid == 0) {
-		close(done[0]);
-		for (i = 0; i < n; i++)
-			if (sx_own(fd, (__u64)i * 4))
-				_exit(100);
-		sx_signal_fd(done[1]);
-		pause();
-		_exit(101);
-	}
-	close(done[1]);
-	i = sx_await_fd(done[0]);
-	close(done[0]);
-	if (sx_kill_reap(*pid) != 128 + SIGKILL || i)
+	*pid = sx_fork_owner(fd, words, n, NULL, 0, id);
+	if (*pid < 0 || sx_kill_reap(*pid) != 128 + SIGKILL)
 		return -1;
 	return sx_wait_peers(fd, -1, marked) ? 0 : -1;
 }
@@ -104,17 +75,17 @@ TEST_F(reclaim, marked_death_is_replayed_to_new_fds)
 	pid_t pid;
 	__u64 id;
 
-	ASSERT_EQ(0, owner_dies(self->fd, 2, 1, &pid, &id));
-	ASSERT_EQ(0, sx_info(self->fd, &info));
+	ASSERT_EQ(0, owner_dies(self->r.fd, 2, 1, &pid, &id));
+	ASSERT_EQ(0, sx_info(self->r.fd, &info));
 	EXPECT_EQ(0, info.nr_peers);
 	EXPECT_EQ(1, info.nr_dead);
 	/* the fd that was there saw it live, no replay flag */
-	ASSERT_EQ(0, find_death(self->fd, id, &orig, &n));
+	ASSERT_EQ(0, find_death(self->r.fd, id, &orig, &n));
 	EXPECT_EQ(0, orig.flags);
 	EXPECT_EQ(pid, orig.pid);
 
 	/* an fd opened afterwards learns it at once */
-	late = sx_open(self->dev, self->name, 0);
+	late = sx_open(self->r.dev, self->r.name, 0);
 	ASSERT_LE(0, late);
 	EXPECT_TRUE(sx_poll(late, POLLIN, 0) & POLLIN);
 	ASSERT_EQ(1, sx_drain_events(late, ev, 4));
@@ -129,14 +100,14 @@ TEST_F(reclaim, marked_death_is_replayed_to_new_fds)
 	/* once */
 	EXPECT_EQ(0, sx_poll(late, POLLIN, 0));
 	/* a read-only fd too */
-	ro = sx_open(self->dev, self->name, SHMIPC_OPEN_RDONLY);
+	ro = sx_open(self->r.dev, self->r.name, SHMIPC_OPEN_RDONLY);
 	ASSERT_LE(0, ro);
 	ASSERT_EQ(1, sx_drain_events(ro, ev, 4));
 	EXPECT_EQ(SHMIPC_EVENT_REPLAY, ev[0].flags);
 	EXPECT_EQ(id, ev[0].peer_id);
 	/* and it stays marked */
-	EXPECT_EQ(1, sx_nr_dead(self->fd));
-	EXPECT_EQ(0, sx_reclaim(self->fd, id));
+	EXPECT_EQ(1, sx_nr_dead(self->r.fd));
+	EXPECT_EQ(0, sx_reclaim(self->r.fd, id));
 	close(ro);
 	close(late);
 }
@@ -149,26 +120,26 @@ TEST_F(reclaim, reclaim_drops_the_mark)
 	pid_t pid;
 	__u64 id;
 
-	ASSERT_EQ(0, owner_dies(self->fd, 1, 1, &pid, &id));
+	ASSERT_EQ(0, owner_dies(self->r.fd, 1, 1, &pid, &id));
 	ASSERT_EQ(0, sx_dbg_find_peer(id, &dp));
 	EXPECT_STREQ("dead", dp.state);
 	/* the survivor repairs the word, then reclaims */
-	EXPECT_EQ(SHMIPC_OWNER_DIED, self->w[0]);
-	self->w[0] = 0;
-	ASSERT_EQ(0, sx_reclaim(self->fd, id));
-	EXPECT_EQ(0, sx_nr_dead(self->fd));
-	EXPECT_EQ(0, sx_nr_peers(self->fd));
+	EXPECT_EQ(SHMIPC_OWNER_DIED, self->r.w[0]);
+	self->r.w[0] = 0;
+	ASSERT_EQ(0, sx_reclaim(self->r.fd, id));
+	EXPECT_EQ(0, sx_nr_dead(self->r.fd));
+	EXPECT_EQ(0, sx_nr_peers(self->r.fd));
 	EXPECT_EQ(-ENOENT, sx_dbg_find_peer(id, NULL));
-	EXPECT_EQ(0, self->w[0]);
+	EXPECT_EQ(0, self->r.w[0]);
 	/* later opens get no replay */
-	late = sx_open(self->dev, self->name, 0);
+	late = sx_open(self->r.dev, self->r.name, 0);
 	ASSERT_LE(0, late);
 	EXPECT_EQ(0, sx_poll(late, POLLIN, 0));
 	ASSERT_EQ(0, fcntl(late, F_SETFL, O_NONBLOCK));
 	EXPECT_EQ(-EAGAIN, sx_read_events(late, &ev, 1));
 	close(late);
 	/* reclaimed once only */
-	EXPECT_EQ(-ESRCH, sx_reclaim(self->fd, id));
+	EXPECT_EQ(-ESRCH, sx_reclaim(self->r.fd, id));
 }
 
 TEST_F(reclaim, reclaim_errors)
@@ -179,37 +150,37 @@ TEST_F(reclaim, reclaim_errors)
 	int ro, st;
 
 	/* live: this process */
-	ASSERT_EQ(0, sx_attach(self->fd, &mine));
-	EXPECT_EQ(-EBUSY, sx_reclaim(self->fd, mine));
+	ASSERT_EQ(0, sx_attach(self->r.fd, &mine));
+	EXPECT_EQ(-EBUSY, sx_reclaim(self->r.fd, mine));
 	/* unknown */
-	EXPECT_EQ(-ESRCH, sx_reclaim(self->fd, ~0ULL));
-	EXPECT_EQ(-ESRCH, sx_reclaim(self->fd, mine + 1000000));
+	EXPECT_EQ(-ESRCH, sx_reclaim(self->r.fd, ~0ULL));
+	EXPECT_EQ(-ESRCH, sx_reclaim(self->r.fd, mine + 1000000));
 	/* left cleanly */
-	pid = sx_fork_peer(self->fd, &left);
+	pid = sx_fork_peer(self->r.fd, &left);
 	ASSERT_LE(0, pid);
 	if (pid == 0)
-		_exit(sx_errcode(sx_detach(self->fd)));
+		_exit(sx_errcode(sx_detach(self->r.fd)));
 	ASSERT_EQ(0, sx_reap(pid));
-	EXPECT_EQ(-ESRCH, sx_reclaim(self->fd, left));
+	EXPECT_EQ(-ESRCH, sx_reclaim(self->r.fd, left));
 
 	/* dead and marked: not through a read-only fd, not with reserved */
-	ASSERT_EQ(0, owner_dies(self->fd, 1, 1, &pid, &dead));
-	ro = sx_open(self->dev, self->name, SHMIPC_OPEN_RDONLY);
+	ASSERT_EQ(0, owner_dies(self->r.fd, 1, 1, &pid, &dead));
+	ro = sx_open(self->r.dev, self->r.name, SHMIPC_OPEN_RDONLY);
 	ASSERT_LE(0, ro);
-	st = sx_open(self->dev, self->name, SHMIPC_OPEN_STAT);
+	st = sx_open(self->r.dev, self->r.name, SHMIPC_OPEN_STAT);
 	ASSERT_LE(0, st);
 	EXPECT_EQ(-EBADF, sx_reclaim(ro, dead));
 	EXPECT_EQ(-EBADF, sx_reclaim(st, dead));
 	memset(&r, 0, sizeof(r));
 	r.peer_id = dead;
 	r.reserved = 1;
-	EXPECT_EQ(-EINVAL, sx_ioctl(self->fd, SHMIPC_IOC_RECLAIM, &r));
-	EXPECT_EQ(-ENOTTY, sx_reclaim(self->dev, dead));
-	EXPECT_EQ(1, sx_nr_dead(self->fd));
+	EXPECT_EQ(-EINVAL, sx_ioctl(self->r.fd, SHMIPC_IOC_RECLAIM, &r));
+	EXPECT_EQ(-ENOTTY, sx_reclaim(self->r.dev, dead));
+	EXPECT_EQ(1, sx_nr_dead(self->r.fd));
 	/* any writable fd may reclaim, attached or not */
-	EXPECT_EQ(0, sx_detach(self->fd));
-	EXPECT_EQ(0, sx_reclaim(self->fd, dead));
-	EXPECT_EQ(0, sx_nr_dead(self->fd));
+	EXPECT_EQ(0, sx_detach(self->r.fd));
+	EXPECT_EQ(0, sx_reclaim(self->r.fd, dead));
+	EXPECT_EQ(0, sx_nr_dead(self->r.fd));
 	close(st);
 	close(ro);
 }
@@ -217,41 +188,30 @@ TEST_F(reclaim, reclaim_errors)
 /* A dead peer that owns nothing at its death is not kept: no replay. */
 TEST_F(reclaim, unmarked_dead_peer_not_kept)
 {
+	static const __u64 own[] = { 0 };
 	struct shmipc_event ev;
-	int done[2], late;
 	pid_t pid, pid2;
 	__u64 id, id2;
+	int late;
 
-	ASSERT_EQ(0, owner_dies(self->fd, 0, 0, &pid, &id));
-	ASSERT_EQ(0, sx_await_event(self->fd, SHMIPC_EVENT_DEATH, id, &ev));
+	ASSERT_EQ(0, owner_dies(self->r.fd, 0, 0, &pid, &id));
+	ASSERT_EQ(0, sx_await_event(self->r.fd, SHMIPC_EVENT_DEATH, id, &ev));
 	/* one that owned a word and released it */
-	ASSERT_EQ(0, pipe2(done, O_CLOEXEC));
-	pid2 = sx_fork_peer(self->fd, &id2);
+	pid2 = sx_fork_owner(self->r.fd, own, 1, own, 1, &id2);
 	ASSERT_LE(0, pid2);
-	if (pid2 == 0) {
-		close(done[0]);
-		if (sx_own(self->fd, 0) || sx_release(self->fd, 0))
-			_exit(100);
-		sx_signal_fd(done[1]);
-		pause();
-		_exit(101);
-	}
-	close(done[1]);
-	ASSERT_EQ(0, sx_await_fd(done[0]));
-	close(done[0]);
 	EXPECT_EQ(128 + SIGKILL, sx_kill_reap(pid2));
-	ASSERT_EQ(0, sx_await_event(self->fd, SHMIPC_EVENT_DEATH, id2, &ev));
+	ASSERT_EQ(0, sx_await_event(self->r.fd, SHMIPC_EVENT_DEATH, id2, &ev));
 
-	EXPECT_EQ(0, sx_nr_dead(self->fd));
-	EXPECT_EQ(0, sx_nr_peers(self->fd));
+	EXPECT_EQ(0, sx_nr_dead(self->r.fd));
+	EXPECT_EQ(0, sx_nr_peers(self->r.fd));
 	EXPECT_EQ(-ENOENT, sx_dbg_find_peer(id, NULL));
 	EXPECT_EQ(-ENOENT, sx_dbg_find_peer(id2, NULL));
-	EXPECT_EQ(0, self->w[0]);
-	late = sx_open(self->dev, self->name, 0);
+	EXPECT_EQ(0, self->r.w[0]);
+	late = sx_open(self->r.dev, self->r.name, 0);
 	ASSERT_LE(0, late);
 	EXPECT_EQ(0, sx_poll(late, POLLIN, 0));
 	close(late);
-	EXPECT_EQ(-ESRCH, sx_reclaim(self->fd, id));
+	EXPECT_EQ(-ESRCH, sx_reclaim(self->r.fd, id));
 }
 
 /* Several marked peers: each replayed once, RECLAIM drops exactly one. */
@@ -263,9 +223,9 @@ TEST_F(reclaim, several_marked_peers)
 	int late, n, i, j, seen;
 
 	for (i = 0; i < 3; i++) {
-		ASSERT_EQ(0, owner_dies(self->fd, 1, i + 1, &pid[i], &id[i]));
+		ASSERT_EQ(0, owner_dies(self->r.fd, 1, i + 1, &pid[i], &id[i]));
 	}
-	late = sx_open(self->dev, self->name, 0);
+	late = sx_open(self->r.dev, self->r.name, 0);
 	ASSERT_LE(0, late);
 	n = sx_drain_events(late, ev, 8);
 	ASSERT_EQ(3, n);
@@ -283,18 +243,18 @@ TEST_F(reclaim, several_marked_peers)
 	}
 	close(late);
 
-	ASSERT_EQ(0, sx_reclaim(self->fd, id[1]));
-	EXPECT_EQ(2, sx_nr_dead(self->fd));
-	late = sx_open(self->dev, self->name, 0);
+	ASSERT_EQ(0, sx_reclaim(self->r.fd, id[1]));
+	EXPECT_EQ(2, sx_nr_dead(self->r.fd));
+	late = sx_open(self->r.dev, self->r.name, 0);
 	ASSERT_LE(0, late);
 	n = sx_drain_events(late, ev, 8);
 	ASSERT_EQ(2, n);
 	EXPECT_NE(id[1], ev[0].peer_id);
 	EXPECT_NE(id[1], ev[1].peer_id);
 	close(late);
-	EXPECT_EQ(0, sx_reclaim(self->fd, id[0]));
-	EXPECT_EQ(0, sx_reclaim(self->fd, id[2]));
-	EXPECT_EQ(0, sx_nr_dead(self->fd));
+	EXPECT_EQ(0, sx_reclaim(self->r.fd, id[0]));
+	EXPECT_EQ(0, sx_reclaim(self->r.fd, id[2]));
+	EXPECT_EQ(0, sx_nr_dead(self->r.fd));
 }
 
 /*
@@ -308,28 +268,28 @@ TEST_F(reclaim, mark_outlives_every_fd_of_a_persistent_region)
 	__u64 id;
 	int fd;
 
-	munmap((void *)self->w, REGION_SIZE);
-	self->w = MAP_FAILED;
-	close(self->fd);
-	self->fd = -1;
-	sx_unique_name(self->name, "reclaim-p");
-	fd = sx_create(self->dev, self->name, REGION_SIZE, 0600,
+	munmap((void *)self->r.w, REGION_SIZE);
+	self->r.w = MAP_FAILED;
+	close(self->r.fd);
+	self->r.fd = -1;
+	sx_unique_name(self->r.name, "reclaim-p");
+	fd = sx_create(self->r.dev, self->r.name, REGION_SIZE, 0600,
 		       SHMIPC_CREATE_EXCL | SHMIPC_CREATE_PERSISTENT);
 	ASSERT_LE(0, fd);
 	self->persistent = true;
 	ASSERT_EQ(0, owner_dies(fd, 1, 1, &pid, &id));
 	close(fd);
-	ASSERT_EQ(1, sx_dbg_count_name(self->name));
+	ASSERT_EQ(1, sx_dbg_count_name(self->r.name));
 
-	self->fd = sx_open(self->dev, self->name, 0);
-	ASSERT_LE(0, self->fd);
-	EXPECT_EQ(1, sx_nr_dead(self->fd));
-	ASSERT_EQ(1, sx_drain_events(self->fd, ev, 4));
+	self->r.fd = sx_open(self->r.dev, self->r.name, 0);
+	ASSERT_LE(0, self->r.fd);
+	EXPECT_EQ(1, sx_nr_dead(self->r.fd));
+	ASSERT_EQ(1, sx_drain_events(self->r.fd, ev, 4));
 	EXPECT_EQ(SHMIPC_EVENT_DEATH, ev[0].type);
 	EXPECT_EQ(SHMIPC_EVENT_REPLAY, ev[0].flags);
 	EXPECT_EQ(id, ev[0].peer_id);
 	EXPECT_EQ(pid, ev[0].pid);
-	EXPECT_EQ(0, sx_reclaim(self->fd, id));
+	EXPECT_EQ(0, sx_reclaim(self->r.fd, id));
 }
 
 TEST_HARNESS_MAIN

@@ -329,6 +329,51 @@ static inline bool sx_wait_peers(int fd, int peers, int dead)
 }
 
 /* ------------------------------------------------------------------ */
+/* a test's own region, mapped */
+
+struct sx_region {
+	int dev;		/* /dev/shmipc */
+	int fd;			/* the region */
+	volatile __u32 *w;	/* its first map_len bytes, or MAP_FAILED */
+	size_t map_len;
+	char name[SHMIPC_NAME_MAX];
+};
+
+/*
+ * Open the device, create "<tag>-<pid>" (@size bytes, 0600, EXCL) and
+ * map its first @map_len bytes read-write: 0 or -errno.  Whatever it got
+ * so far is for sx_region_teardown() to undo, even on failure.
+ */
+static inline int sx_region_setup(struct sx_region *r, const char *tag,
+				  __u64 size, size_t map_len)
+{
+	r->fd = -1;
+	r->w = MAP_FAILED;
+	r->map_len = map_len;
+	r->dev = sx_dev_open();
+	if (r->dev < 0)
+		return r->dev;
+	sx_unique_name(r->name, tag);
+	r->fd = sx_create(r->dev, r->name, size, 0600, SHMIPC_CREATE_EXCL);
+	if (r->fd < 0)
+		return r->fd;
+	r->w = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+		    r->fd, 0);
+	return r->w == MAP_FAILED ? -errno : 0;
+}
+
+/* Unmap, close the region fd (unless -1) and the device. */
+static inline void sx_region_teardown(struct sx_region *r)
+{
+	if (r->w != MAP_FAILED)
+		munmap((void *)r->w, r->map_len);
+	if (r->fd >= 0)
+		close(r->fd);
+	if (r->dev >= 0)
+		close(r->dev);
+}
+
+/* ------------------------------------------------------------------ */
 /* peers: ATTACH, DETACH, OWN, RECLAIM */
 
 /* ATTACH the calling process; 0 and the peer id, or -errno. */
@@ -484,6 +529,44 @@ static inline int sx_await_event(int fd, __u32 type, __u64 peer_id,
 /* ------------------------------------------------------------------ */
 /* debugfs: /sys/kernel/debug/shmipc/regions */
 
+/*
+ * Read the debugfs list @path: its first line must be @header, and
+ * @parse turns each further line into a record of @size bytes; up to
+ * @max go to @out.  Returns the number of lines (even beyond @max),
+ * -errno if the file cannot be read, or -EPROTO if a line is malformed.
+ */
+static inline int sx_dbg_list(const char *path, const char *header,
+			      bool (*parse)(const char *line, void *rec),
+			      void *out, size_t size, int max)
+{
+	unsigned long long rec[32];	/* room for any record, aligned */
+	char line[512];
+	int n = 0;
+	FILE *f;
+
+	if (size > sizeof(rec))
+		return -EINVAL;
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	if (!fgets(line, sizeof(line), f) || strcmp(line, header)) {
+		fclose(f);
+		return -EPROTO;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		memset(rec, 0, size);
+		if (!parse(line, rec)) {
+			fclose(f);
+			return -EPROTO;
+		}
+		if (out && n < max)
+			memcpy((char *)out + (size_t)n * size, rec, size);
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
 struct sx_dbg_region {
 	unsigned long long id, size, userns;
 	char name[SHMIPC_NAME_MAX];
@@ -492,6 +575,23 @@ struct sx_dbg_region {
 	int files, waiters;
 };
 
+/* One line of the region list into *@rec; false if malformed. */
+static inline bool sx_dbg_parse_region(const char *line, void *rec)
+{
+	struct sx_dbg_region *r = rec;
+	char name[128], flags[16];
+
+	if (sscanf(line, "%llu %127s %llu %u %u %o %15s %d %d %llu",
+		   &r->id, name, &r->size, &r->uid, &r->gid, &r->mode,
+		   flags, &r->files, &r->waiters, &r->userns) != 10 ||
+	    strlen(name) >= SHMIPC_NAME_MAX ||
+	    strlen(flags) >= sizeof(r->flags))
+		return false;
+	strcpy(r->name, name);
+	strcpy(r->flags, flags);
+	return true;
+}
+
 /*
  * Read the region list into @out (up to @max entries).  Returns the number
  * of regions (even beyond @max), -errno if the file cannot be read, or
@@ -499,38 +599,8 @@ struct sx_dbg_region {
  */
 static inline int sx_dbg_read(struct sx_dbg_region *out, int max)
 {
-	char line[512];
-	int n = 0;
-	FILE *f = fopen(SX_DEBUGFS, "re");
-
-	if (!f)
-		return -errno;
-	if (!fgets(line, sizeof(line), f) ||
-	    strcmp(line, SX_HEADER "\n")) {
-		fclose(f);
-		return -EPROTO;
-	}
-	while (fgets(line, sizeof(line), f)) {
-		struct sx_dbg_region r;
-		char name[128], flags[16];
-
-		memset(&r, 0, sizeof(r));
-		if (sscanf(line, "%llu %127s %llu %u %u %o %15s %d %d %llu",
-			   &r.id, name, &r.size, &r.uid, &r.gid, &r.mode,
-			   flags, &r.files, &r.waiters, &r.userns) != 10 ||
-		    strlen(name) >= SHMIPC_NAME_MAX ||
-		    strlen(flags) >= sizeof(r.flags)) {
-			fclose(f);
-			return -EPROTO;
-		}
-		strcpy(r.name, name);
-		strcpy(r.flags, flags);
-		if (out && n < max)
-			out[n] = r;
-		n++;
-	}
-	fclose(f);
-	return n;
+	return sx_dbg_list(SX_DEBUGFS, SX_HEADER "\n", sx_dbg_parse_region,
+			   out, sizeof(*out), max);
 }
 
 static inline int sx_dbg_count(void)
@@ -608,37 +678,22 @@ struct sx_dbg_peer {
 	unsigned int owned, status;
 };
 
+/* One line of the peer list into *@rec; false if malformed. */
+static inline bool sx_dbg_parse_peer(const char *line, void *rec)
+{
+	struct sx_dbg_peer *p = rec;
+
+	return sscanf(line, "%llu %llu %d %15s %u %u", &p->region, &p->peer,
+		      &p->pid, p->state, &p->owned, &p->status) == 6 &&
+	       (!strcmp(p->state, "attached") || !strcmp(p->state, "dead") ||
+		!strcmp(p->state, "left"));
+}
+
 /* As sx_dbg_read(), for the peer list. */
 static inline int sx_dbg_peers(struct sx_dbg_peer *out, int max)
 {
-	char line[512];
-	int n = 0;
-	FILE *f = fopen(SX_DEBUGFS_PEERS, "re");
-
-	if (!f)
-		return -errno;
-	if (!fgets(line, sizeof(line), f) ||
-	    strcmp(line, SX_PEERS_HEADER "\n")) {
-		fclose(f);
-		return -EPROTO;
-	}
-	while (fgets(line, sizeof(line), f)) {
-		struct sx_dbg_peer p;
-
-		memset(&p, 0, sizeof(p));
-		if (sscanf(line, "%llu %llu %d %15s %u %u", &p.region, &p.peer,
-			   &p.pid, p.state, &p.owned, &p.status) != 6 ||
-		    (strcmp(p.state, "attached") && strcmp(p.state, "dead") &&
-		     strcmp(p.state, "left"))) {
-			fclose(f);
-			return -EPROTO;
-		}
-		if (out && n < max)
-			out[n] = p;
-		n++;
-	}
-	fclose(f);
-	return n;
+	return sx_dbg_list(SX_DEBUGFS_PEERS, SX_PEERS_HEADER "\n",
+			   sx_dbg_parse_peer, out, sizeof(*out), max);
 }
 
 /* The debugfs line of peer @peer_id: 0, -ENOENT, or -errno. */
@@ -679,23 +734,34 @@ static inline int sx_dbg_count_peers(unsigned long long region_id)
 }
 
 /* ------------------------------------------------------------------ */
-/* module parameters */
+/* small files: module parameters, /proc */
+
+/* One read() of @path into @buf, NUL-terminated: its length, or -errno. */
+static inline int sx_read_file(const char *path, char *buf, size_t size)
+{
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	if (n >= 0)
+		buf[n] = '\0';
+	return (int)n;
+}
 
 static inline int sx_param_read(const char *param, unsigned long long *val)
 {
 	char path[128], buf[64];
-	ssize_t n;
-	int fd;
+	int n;
 
 	snprintf(path, sizeof(path), SX_PARAMS "%s", param);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
+	n = sx_read_file(path, buf, sizeof(buf));
 	if (n <= 0)
-		return n < 0 ? -errno : -EIO;
-	buf[n] = '\0';
+		return n < 0 ? n : -EIO;
 	*val = strtoull(buf, NULL, 0);
 	return 0;
 }
@@ -877,6 +943,73 @@ static inline int sx_kill_reap(pid_t pid)
 }
 
 /*
+ * Fork a peer of @fd (sx_fork_peer()) that OWNs the @n words at @own,
+ * then RELEASEs the @nrel words at @rel, and sleeps until it is killed.
+ * Returns its pid once it did (its id in *@id), or -1 (it is reaped).
+ */
+static inline pid_t sx_fork_owner(int fd, const __u64 *own, int n,
+				  const __u64 *rel, int nrel, __u64 *id)
+{
+	int done[2], i;
+	pid_t pid;
+
+	if (pipe2(done, O_CLOEXEC))
+		return -1;
+	pid = sx_fork_peer(fd, id);
+	if (pid == 0) {
+		close(done[0]);
+		for (i = 0; i < n; i++)
+			if (sx_own(fd, own[i]))
+				_exit(100 + i);
+		for (i = 0; i < nrel; i++)
+			if (sx_release(fd, rel[i]))
+				_exit(150 + i);
+		sx_signal_fd(done[1]);
+		pause();
+		_exit(199);
+	}
+	close(done[1]);
+	if (pid > 0 && sx_await_fd(done[0])) {
+		sx_kill_reap(pid);
+		pid = -1;
+	}
+	close(done[0]);
+	return pid;
+}
+
+/* /proc/@pid/@file into @buf (NUL-terminated): its length, or -errno. */
+static inline int sx_proc_read(pid_t pid, const char *file, char *buf,
+			       size_t size)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	return sx_read_file(path, buf, size);
+}
+
+/* The state letter of @pid in /proc/PID/stat ('S', 'Z', ...), 0 if none. */
+static inline char sx_proc_state(pid_t pid)
+{
+	char buf[256], *p;
+
+	if (sx_proc_read(pid, "stat", buf, sizeof(buf)) <= 0)
+		return 0;
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+/* Is /proc/PID/comm of @pid @comm (after an exec, say)? */
+static inline bool sx_comm_is(pid_t pid, const char *comm)
+{
+	char buf[64];
+
+	if (sx_proc_read(pid, "comm", buf, sizeof(buf)) <= 0)
+		return false;
+	buf[strcspn(buf, "\n")] = '\0';
+	return !strcmp(buf, comm);
+}
+
+/*
  * Is @pid asleep in system call @nr (x86-64 numbers)?  From
  * /proc/PID/syscall (its first field is the number, or "running") and
  * the state in /proc/PID/stat.  How a test knows a child blocks in
@@ -884,32 +1017,13 @@ static inline int sx_kill_reap(pid_t pid)
  */
 static inline bool sx_in_syscall(pid_t pid, long nr)
 {
-	char path[64], buf[256], *p;
-	ssize_t n;
-	int fd;
+	char buf[256], *p;
 
-	snprintf(path, sizeof(path), "/proc/%d/syscall", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (sx_proc_read(pid, "syscall", buf, sizeof(buf)) <= 0)
 		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
 	if (strtol(buf, &p, 10) != nr || p == buf || *p != ' ')
 		return false;
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' && p[2] == 'S';
+	return sx_proc_state(pid) == 'S';
 }
 
 /* Poll until @pid sleeps in syscall @nr or @nr2; true if it did soon. */
@@ -1003,6 +1117,40 @@ static inline int sx_uring_next(struct io_uring *ring, int ms, __u64 *ud,
 	*res = cqe->res;
 	io_uring_cqe_seen(ring, cqe);
 	return 0;
+}
+
+/*
+ * Park two waits on word 0 of region @fd (a child does, to go away with
+ * them): the first through @fd, the second through @own, or with @fixed
+ * through @own registered as fixed file 0 (then closed); @sqe_flags on
+ * both.  0 or -errno.  @wt must outlive them (IOSQE_ASYNC reads it late).
+ */
+static inline int sx_uring_park_two(struct io_uring *ring, int fd, int own,
+				    bool fixed, __u8 sqe_flags,
+				    struct shmipc_wait wt[2])
+{
+	struct io_uring_sqe *sqe;
+	int i, ret;
+
+	if (fixed) {
+		ret = io_uring_register_files(ring, &own, 1);
+		if (ret)
+			return ret < 0 ? ret : -EIO;
+		close(own);	/* only the ring holds it now */
+	}
+	for (i = 0; i < 2; i++) {
+		sx_wait_arg(&wt[i], 0, 0, SHMIPC_DEADLINE_NONE, 0);
+		sqe = io_uring_get_sqe(ring);
+		if (!sqe)
+			return -EBUSY;
+		sx_uring_prep_wait(sqe, i ? (fixed ? 0 : own) : fd, &wt[i],
+				   (__u64)i);
+		if (i && fixed)
+			sqe->flags |= IOSQE_FIXED_FILE;
+		sqe->flags |= sqe_flags;
+	}
+	ret = io_uring_submit(ring);
+	return ret == 2 ? 0 : (ret < 0 ? ret : -EIO);
 }
 
 /* No CQE ready right now? */

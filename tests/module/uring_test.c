@@ -324,26 +324,14 @@ TEST_F(uring, named_peer_leaves_esrch)
 
 TEST_F(uring, dead_owner_wakes_and_is_checked_at_submit)
 {
+	static const __u64 own[] = { 12 };
 	struct shmipc_wait wt[2];
-	int done[2];
 	__u64 id, mine;
 	pid_t pid;
 
 	ASSERT_EQ(0, sx_attach(self->fd[0], &mine));
-	ASSERT_EQ(0, pipe2(done, O_CLOEXEC));
-	pid = sx_fork_peer(self->fd[0], &id);
+	pid = sx_fork_owner(self->fd[0], own, 1, NULL, 0, &id);
 	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		close(done[0]);
-		if (sx_own(self->fd[0], 12))
-			_exit(100);
-		sx_signal_fd(done[1]);
-		pause();
-		_exit(101);
-	}
-	close(done[1]);
-	ASSERT_EQ(0, sx_await_fd(done[0]));
-	close(done[0]);
 	/* a wait on its owned word naming another (live) peer */
 	ASSERT_EQ(0, park(self, self->fd[0], &wt[0], 12, 0,
 			  SHMIPC_DEADLINE_NONE, mine, 1));
@@ -476,9 +464,9 @@ static pid_t fork_parker(FIXTURE_DATA(uring) *self, int region,
 	pid = sx_fork();
 	if (pid == 0) {
 		struct shmipc_wait wt[2];
-		struct io_uring_sqe *sqe;
 		struct io_uring ring;
-		int own, i;
+		__u8 flags;
+		int own;
 
 		close(ready[0]);
 		close(go[1]);
@@ -487,29 +475,9 @@ static pid_t fork_parker(FIXTURE_DATA(uring) *self, int region,
 			_exit(100);
 		if (io_uring_queue_init(8, &ring, 0))
 			_exit(101);
-		if (how == PARK_FIXED_EXIT) {
-			if (io_uring_register_files(&ring, &own, 1))
-				_exit(102);
-			close(own);	/* only the ring holds it now */
-		}
-		for (i = 0; i < 2; i++) {
-			sx_wait_arg(&wt[i], 0, 0, SHMIPC_DEADLINE_NONE, 0);
-			sqe = io_uring_get_sqe(&ring);
-			if (!sqe)
-				_exit(103);
-			if (i == 0) {
-				sx_uring_prep_wait(sqe, self->fd[region],
-						   &wt[i], i);
-			} else if (how == PARK_FIXED_EXIT) {
-				sx_uring_prep_wait(sqe, 0, &wt[i], i);
-				sqe->flags |= IOSQE_FIXED_FILE;
-			} else {
-				sx_uring_prep_wait(sqe, own, &wt[i], i);
-			}
-			if (how == PARK_ASYNC_KILLED)
-				sqe->flags |= IOSQE_ASYNC;
-		}
-		if (io_uring_submit(&ring) != 2)
+		flags = how == PARK_ASYNC_KILLED ? IOSQE_ASYNC : 0;
+		if (sx_uring_park_two(&ring, self->fd[region], own,
+				      how == PARK_FIXED_EXIT, flags, wt))
 			_exit(104);
 		if (!sx_wait_waiters(self->fd[region], 2))
 			_exit(105);
@@ -547,25 +515,6 @@ static bool wait_files(int fd, int n)
 	return false;
 }
 
-static bool comm_is(pid_t pid, const char *comm)
-{
-	char path[64], buf[64];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	return !strcmp(buf, comm);
-}
-
 /*
  * A child parks two waits and goes as @how; with @cap_ms, the parked-wait
  * cap is lowered to that first (for the ways that never reach ->flush).
@@ -598,9 +547,9 @@ static void parker_goes(struct __test_metadata *_metadata,
 		__u64 end = sx_deadline_ms(SX_SOON_MS);
 
 		/* exec waits for the task's io_uring requests: the cap */
-		while (!comm_is(pid, "busybox") && sx_now_ns() < end)
+		while (!sx_comm_is(pid, "busybox") && sx_now_ns() < end)
 			usleep(1000);
-		EXPECT_TRUE(comm_is(pid, "busybox"));
+		EXPECT_TRUE(sx_comm_is(pid, "busybox"));
 	}
 	if (code)
 		kill(pid, SIGKILL);

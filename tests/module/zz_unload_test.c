@@ -352,31 +352,15 @@ static void parked_then_unload(struct __test_metadata *_metadata,
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
 		struct shmipc_wait wt[2];
-		struct io_uring_sqe *sqe;
 		struct io_uring ring;
-		int own, i;
+		int own;
 
 		close(ready[0]);
 		close(go[1]);
 		own = sx_open(dev, name, 0);
 		if (own < 0 || io_uring_queue_init(8, &ring, 0))
 			_exit(100);
-		if (fixed) {
-			if (io_uring_register_files(&ring, &own, 1))
-				_exit(101);
-			close(own);
-		}
-		for (i = 0; i < 2; i++) {
-			sx_wait_arg(&wt[i], 0, 0, SHMIPC_DEADLINE_NONE, 0);
-			sqe = io_uring_get_sqe(&ring);
-			if (!sqe)
-				_exit(102);
-			sx_uring_prep_wait(sqe, i ? (fixed ? 0 : own) : fd,
-					   &wt[i], i);
-			if (i && fixed)
-				sqe->flags |= IOSQE_FIXED_FILE;
-		}
-		if (io_uring_submit(&ring) != 2)
+		if (sx_uring_park_two(&ring, fd, own, fixed, 0, wt))
 			_exit(103);
 		if (!sx_wait_waiters(fd, 2))
 			_exit(104);
@@ -429,7 +413,8 @@ TEST_F(mod, unload_after_parked_wait_through_registered_file)
  */
 TEST_F(mod, unload_with_marked_dead_peer_in_persistent_region)
 {
-	int dev, fd, done[2];
+	static const __u64 own[] = { 0 };
+	int dev, fd;
 	__u64 id;
 	long base;
 	pid_t pid;
@@ -441,20 +426,8 @@ TEST_F(mod, unload_with_marked_dead_peer_in_persistent_region)
 	fd = sx_create(dev, self->name, 4096, 0600,
 		       SHMIPC_CREATE_EXCL | SHMIPC_CREATE_PERSISTENT);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, pipe2(done, O_CLOEXEC));
-	pid = sx_fork_peer(fd, &id);
+	pid = sx_fork_owner(fd, own, 1, NULL, 0, &id);
 	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		close(done[0]);
-		if (sx_own(fd, 0))
-			_exit(100);
-		sx_signal_fd(done[1]);
-		pause();
-		_exit(101);
-	}
-	close(done[1]);
-	ASSERT_EQ(0, sx_await_fd(done[0]));
-	close(done[0]);
 	EXPECT_EQ(128 + SIGKILL, sx_kill_reap(pid));
 	ASSERT_TRUE(sx_wait_peers(fd, 0, 1));
 	/* a live peer that closed its fds, too */
