@@ -13,7 +13,7 @@ VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
 KSRC := build/ksrc
 DEMO_CFLAGS := -static -O2 -Wall -Wextra -Iuapi
 
-.PHONY: module tests ksrc vm-test check deps lint dkms-check demo clean lib
+.PHONY: module tests ksrc vm-test check deps lint dkms-check demo bench clean lib
 
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
@@ -56,6 +56,14 @@ build/demo/demo-min: tools/demo-min.c uapi/linux/shmipc.h
 
 demo: module build/demo/demo-min
 	KVER=$(KVER) tools/vm/run-demo.sh
+
+# Benchmarks (not tests): static programs run in the VM by run-bench.sh.
+build/bench/bench-kill-to-wake: tools/bench/kill_to_wake.c uapi/linux/shmipc.h
+	@mkdir -p $(@D)
+	$(CC) $(DEMO_CFLAGS) -o $@ $<
+
+bench: module build/bench/bench-kill-to-wake
+	KVER=$(KVER) tools/vm/run-bench.sh
 
 clean:
 	-[ ! -d $(KDIR) ] || $(MAKE) -C $(KDIR) M=$(CURDIR) clean

@@ -168,8 +168,13 @@ ssize_t shmipc_events_read(struct file *file, char __user *buf,
 		if (ret)
 			return ret;
 	}
-	if (copy_to_user(buf, evs, n * sizeof(evs[0])))
+	if (copy_to_user(buf, evs, n * sizeof(evs[0]))) {
+		/* Not silent: the next reader sees them in an OVERFLOW. */
+		spin_lock(&region->event_lock);
+		sf->ev_lost = min_t(u64, (u64)sf->ev_lost + n, U32_MAX);
+		spin_unlock(&region->event_lock);
 		return -EFAULT;
+	}
 	return n * sizeof(evs[0]);
 }
 

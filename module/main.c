@@ -6,6 +6,7 @@
  * everything else lives on the region fds it hands out.
  */
 #include <linux/miscdevice.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/uaccess.h>
 
@@ -20,15 +21,21 @@ module_param_named(max_user_regions, shmipc_max_user_regions, uint, 0644);
 MODULE_PARM_DESC(max_user_regions,
 		 "Live regions per creator uid (more: EDQUOT)");
 
-unsigned long long shmipc_max_total_bytes = 64ULL << 30;
+/* 0 at load: half of RAM, the default size of a tmpfs. */
+unsigned long long shmipc_max_total_bytes;
 module_param_named(max_total_bytes, shmipc_max_total_bytes, ullong, 0644);
 MODULE_PARM_DESC(max_total_bytes,
-		 "Page-rounded bytes of all live regions (more: ENOSPC)");
+		 "Page-rounded bytes of all live regions (more: ENOSPC); default half of RAM");
 
 unsigned int shmipc_max_region_peers = 1024;
 module_param_named(max_region_peers, shmipc_max_region_peers, uint, 0644);
 MODULE_PARM_DESC(max_region_peers,
 		 "Attached plus marked dead peers per region (more: EUSERS)");
+
+unsigned int shmipc_max_uring_wait_ms = 1000;
+module_param_named(max_uring_wait_ms, shmipc_max_uring_wait_ms, uint, 0644);
+MODULE_PARM_DESC(max_uring_wait_ms,
+		 "Longest parked io_uring wait before -EINTR (resubmit)");
 
 static long shmipc_get_features(struct shmipc_features __user *uarg)
 {
@@ -86,6 +93,11 @@ static int __init shmipc_init(void)
 {
 	int ret;
 
+	if (!shmipc_max_total_bytes)
+		shmipc_max_total_bytes = (u64)totalram_pages() << (PAGE_SHIFT - 1);
+	ret = shmipc_peers_setup();
+	if (ret)
+		return ret;
 	shmipc_debugfs_init();
 	ret = misc_register(&shmipc_misc);
 	if (ret)
@@ -94,6 +106,7 @@ static int __init shmipc_init(void)
 
 err_debugfs:
 	shmipc_debugfs_exit();
+	shmipc_peers_cleanup();
 	return ret;
 }
 
@@ -102,6 +115,7 @@ static void __exit shmipc_exit(void)
 	misc_deregister(&shmipc_misc);
 	shmipc_regions_destroy_all();
 	shmipc_debugfs_exit();
+	shmipc_peers_cleanup();
 }
 
 module_init(shmipc_init);

@@ -19,6 +19,23 @@
 /* Peer ids are never reused while the module is loaded. */
 static atomic64_t shmipc_peer_ids = ATOMIC64_INIT(0);
 
+/*
+ * Death works run here, so that region release and module exit can wait
+ * for every one of them, including one that already unlinked its peer.
+ */
+static struct workqueue_struct *shmipc_death_wq;
+
+int shmipc_peers_setup(void)
+{
+	shmipc_death_wq = alloc_workqueue("shmipc_death", WQ_HIGHPRI, 0);
+	return shmipc_death_wq ? 0 : -ENOMEM;
+}
+
+void shmipc_peers_cleanup(void)
+{
+	destroy_workqueue(shmipc_death_wq);
+}
+
 void shmipc_peers_init(struct shmipc_region *region)
 {
 	mutex_init(&region->peer_lock);
@@ -90,7 +107,9 @@ static u32 shmipc_exit_status(struct task_struct *task)
  * pidfd wake-up: runs in exit_notify() with tasklist_lock held and
  * interrupts off, so it only records the status and queues the work.
  * A ptraced leader can be notified before its group is empty: ignore
- * that, as pidfd_poll() does.
+ * that, as pidfd_poll() does.  The same pid is notified again when a
+ * tracer or a new parent reaps the zombie, so the entry takes itself off
+ * the queue (we hold its lock here): the work is queued exactly once.
  */
 static int shmipc_peer_exit_wake(struct wait_queue_entry *wait,
 				 unsigned int mode, int sync, void *key)
@@ -108,7 +127,8 @@ static int shmipc_peer_exit_wake(struct wait_queue_entry *wait,
 	if (task)
 		peer->status = shmipc_exit_status(task);
 	rcu_read_unlock();
-	queue_work(system_highpri_wq, &peer->death_work);
+	list_del_init(&wait->entry);
+	queue_work(shmipc_death_wq, &peer->death_work);
 	return 0;
 }
 
@@ -145,7 +165,7 @@ static void shmipc_peer_death_work(struct work_struct *work)
 	mutex_lock(&region->peer_lock);
 	if (peer->state != SHMIPC_PEER_ATTACHED)
 		goto out;	/* detached or torn down meanwhile */
-	remove_wait_queue(&peer->pid->wait_pidfd, &peer->exit_wait);
+	/* shmipc_peer_exit_wake() already took exit_wait off the queue. */
 	WRITE_ONCE(peer->state, SHMIPC_PEER_DEAD);
 	region->nr_peers--;
 	shmipc_peer_mark_owned(peer);
@@ -163,11 +183,40 @@ out:
 		shmipc_peer_put(peer);
 }
 
+/*
+ * End an attached @peer cleanly: LEAVE event, waiters naming it get
+ * -ESRCH.  Returns true when the caller must drop the list's reference
+ * (after cancel_work_sync(), outside peer_lock).
+ */
+static bool shmipc_peer_leave(struct shmipc_peer *peer)
+{
+	struct shmipc_region *region = peer->region;
+
+	lockdep_assert_held(&region->peer_lock);
+	if (peer->state != SHMIPC_PEER_ATTACHED)
+		return false;
+	remove_wait_queue(&peer->pid->wait_pidfd, &peer->exit_wait);
+	WRITE_ONCE(peer->state, SHMIPC_PEER_LEFT);
+	list_del(&peer->node);
+	region->nr_peers--;
+	shmipc_event_post(region, SHMIPC_EVENT_LEAVE, peer, 0);
+	shmipc_wake_region(region, peer, -ESRCH);
+	return true;
+}
+
+static void shmipc_peer_drop(struct shmipc_peer *peer)
+{
+	/* A death work queued before the removal sees LEFT and stops. */
+	cancel_work_sync(&peer->death_work);
+	shmipc_peer_put(peer);
+}
+
 long shmipc_attach(struct shmipc_file *sf, struct shmipc_attach __user *uarg)
 {
 	struct shmipc_region *region = sf->region;
 	struct shmipc_attach arg;
 	struct shmipc_peer *peer;
+	bool drop;
 	int ret = 0;
 
 	if (copy_from_user(&arg, uarg, sizeof(arg)))
@@ -177,7 +226,7 @@ long shmipc_attach(struct shmipc_file *sf, struct shmipc_attach __user *uarg)
 	if (!(sf->access & SHMIPC_ACCESS_READ))
 		return -EBADF;
 
-	peer = kzalloc(sizeof(*peer), GFP_KERNEL);
+	peer = kzalloc(sizeof(*peer), GFP_KERNEL_ACCOUNT);
 	if (!peer)
 		return -ENOMEM;
 	kref_init(&peer->ref);
@@ -197,6 +246,8 @@ long shmipc_attach(struct shmipc_file *sf, struct shmipc_attach __user *uarg)
 		 READ_ONCE(shmipc_max_region_peers))
 		ret = -EUSERS;
 	if (!ret) {
+		/* The list's reference, and ours until the copy-out is done. */
+		kref_get(&peer->ref);
 		list_add_tail(&peer->node, &region->peers);
 		region->nr_peers++;
 		add_wait_queue(&peer->pid->wait_pidfd, &peer->exit_wait);
@@ -210,10 +261,15 @@ long shmipc_attach(struct shmipc_file *sf, struct shmipc_attach __user *uarg)
 
 	arg.peer_id = peer->id;
 	if (copy_to_user(uarg, &arg, sizeof(arg))) {
-		shmipc_detach(sf, 0);
-		return -EFAULT;
+		ret = -EFAULT;
+		mutex_lock(&region->peer_lock);
+		drop = shmipc_peer_leave(peer);
+		mutex_unlock(&region->peer_lock);
+		if (drop)
+			shmipc_peer_drop(peer);
 	}
-	return 0;
+	shmipc_peer_put(peer);
+	return ret;
 }
 
 long shmipc_detach(struct shmipc_file *sf, unsigned long arg)
@@ -223,22 +279,16 @@ long shmipc_detach(struct shmipc_file *sf, unsigned long arg)
 
 	if (arg)
 		return -EINVAL;
+	if (!(sf->access & SHMIPC_ACCESS_READ))
+		return -EBADF;
 	mutex_lock(&region->peer_lock);
 	peer = shmipc_peer_of_current(region);
-	if (peer) {
-		remove_wait_queue(&peer->pid->wait_pidfd, &peer->exit_wait);
-		WRITE_ONCE(peer->state, SHMIPC_PEER_LEFT);
-		list_del(&peer->node);
-		region->nr_peers--;
-		shmipc_event_post(region, SHMIPC_EVENT_LEAVE, peer, 0);
-		shmipc_wake_region(region, peer, -ESRCH);
-	}
+	if (peer)
+		shmipc_peer_leave(peer);
 	mutex_unlock(&region->peer_lock);
 	if (!peer)
 		return -ENOENT;
-	/* A death work queued before the removal sees LEFT and stops. */
-	cancel_work_sync(&peer->death_work);
-	shmipc_peer_put(peer);
+	shmipc_peer_drop(peer);
 	return 0;
 }
 
@@ -342,8 +392,9 @@ void shmipc_peers_release(struct shmipc_region *region)
 	mutex_unlock(&region->peer_lock);
 
 	list_for_each_entry_safe(peer, tmp, &gone, node) {
-		cancel_work_sync(&peer->death_work);
 		list_del(&peer->node);
-		shmipc_peer_put(peer);
+		shmipc_peer_drop(peer);
 	}
+	/* And the works of peers that died and left the list by themselves. */
+	flush_workqueue(shmipc_death_wq);
 }

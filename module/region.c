@@ -144,7 +144,7 @@ static struct shmipc_region *shmipc_region_new(const struct shmipc_create *arg)
 		goto err_user;
 
 	ret = -ENOMEM;
-	region = kzalloc(sizeof(*region), GFP_KERNEL);
+	region = kzalloc(sizeof(*region), GFP_KERNEL_ACCOUNT);
 	if (!region)
 		goto err_user;
 	snprintf(shmem_name, sizeof(shmem_name), "shmipc:%s", arg->name);
@@ -333,8 +333,8 @@ long shmipc_open(struct shmipc_open __user *uarg)
 	region = shmipc_lookup(current_user_ns(), arg.name);
 	if (!region)
 		ret = -ENOENT;
-	else
-		ret = shmipc_permit(region, access);
+	else	/* STAT, as IPC_STAT, needs read: an fd pins the region. */
+		ret = shmipc_permit(region, access ?: SHMIPC_ACCESS_READ);
 	if (!ret)
 		kref_get(&region->ref);
 	mutex_unlock(&shmipc_lock);

@@ -30,17 +30,19 @@ int shmipc_fd_prepare(struct shmipc_region *region, unsigned int access,
 	int flags;
 	int ret;
 
-	/* 3 is the "ioctl only" access mode: no FMODE_READ nor FMODE_WRITE. */
-	if (access & SHMIPC_ACCESS_WRITE)
-		flags = O_RDWR;
-	else if (access & SHMIPC_ACCESS_READ)
-		flags = O_RDONLY;
-	else
-		flags = O_ACCMODE;
+	/* A STAT fd is O_RDONLY too: read() returns events on every fd. */
+	flags = access & SHMIPC_ACCESS_WRITE ? O_RDWR : O_RDONLY;
 
-	sf = kzalloc(sizeof(*sf), GFP_KERNEL);
+	/* Charged to the opener's memory cgroup: each fd holds a queue. */
+	sf = kzalloc(sizeof(*sf), GFP_KERNEL_ACCOUNT);
 	if (!sf)
 		return -ENOMEM;
+	sf->ev = kcalloc(SHMIPC_EVENT_QUEUE_LEN, sizeof(*sf->ev),
+			 GFP_KERNEL_ACCOUNT);
+	if (!sf->ev) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
 	sf->region = region;
 	sf->access = access;
 
@@ -62,6 +64,7 @@ int shmipc_fd_prepare(struct shmipc_region *region, unsigned int access,
 err_fd:
 	put_unused_fd(nfd->fd);
 err_free:
+	kfree(sf->ev);
 	kfree(sf);
 	return ret;
 }
@@ -85,6 +88,7 @@ static int shmipc_region_release(struct inode *inode, struct file *file)
 	shmipc_events_close(sf);
 	atomic_dec(&sf->region->nr_files);
 	shmipc_region_put(sf->region);
+	kfree(sf->ev);
 	kfree(sf);
 	return 0;
 }
@@ -103,7 +107,7 @@ static int shmipc_region_mmap(struct file *file, struct vm_area_struct *vma)
 	unsigned long pages = PAGE_ALIGN(region->size) >> PAGE_SHIFT;
 
 	if (!(sf->access & SHMIPC_ACCESS_READ))
-		return -EBADF;
+		return -EACCES;	/* a STAT fd maps nothing */
 	if (READ_ONCE(region->destroyed))
 		return -EIDRM;
 	if (!(vma->vm_flags & VM_MAYSHARE))

@@ -43,6 +43,7 @@ extern unsigned long long shmipc_max_region_size;
 extern unsigned int shmipc_max_user_regions;
 extern unsigned long long shmipc_max_total_bytes;
 extern unsigned int shmipc_max_region_peers;
+extern unsigned int shmipc_max_uring_wait_ms;
 
 /*
  * Regions counted against one creator uid.  Lives in shmipc_users while
@@ -121,10 +122,11 @@ enum shmipc_peer_state {
  *
  * Lifetime: @ref is held by the region's peer list while the peer is on
  * it and by every waiter that names the peer; it does not pin the region
- * (waiters hold a region file, and region release empties the list).
- * While ATTACHED, @exit_wait sits on the pidfd wait queue of @pid: the
- * kernel wakes it when the whole thread group has exited, and it queues
- * @death_work.  @state changes only under region->peer_lock and is read
+ * (waiters hold a region file, and region release empties the list, then
+ * flushes the death workqueue).  While ATTACHED, @exit_wait sits on the
+ * pidfd wait queue of @pid: the kernel wakes it when the whole thread
+ * group has exited, and it takes itself off and queues @death_work,
+ * exactly once.  @state changes only under region->peer_lock and is read
  * with READ_ONCE() under bucket locks by waiters.
  */
 struct shmipc_peer {
@@ -158,7 +160,7 @@ struct shmipc_file {
 	struct list_head node;		/* region->files */
 	unsigned int ev_head, ev_tail;
 	u32 ev_lost;
-	struct shmipc_event ev[SHMIPC_EVENT_QUEUE_LEN];
+	struct shmipc_event *ev;	/* SHMIPC_EVENT_QUEUE_LEN records */
 };
 
 /* ctx->fired before anything fired it. */
@@ -194,7 +196,7 @@ struct shmipc_waiter {
 struct shmipc_word {
 	struct shmipc_region *region;
 	struct shmipc_bucket *bucket;
-	struct page *page;		/* reference held while waiting */
+	struct page *page;		/* held until compared, then NULL */
 	struct shmipc_peer *peer;	/* reference held, or NULL */
 	u64 offset;
 	u32 expected;
@@ -230,6 +232,7 @@ int shmipc_check_offset(struct shmipc_region *region, u64 offset);
 int shmipc_check_wait(const struct shmipc_wait *arg);
 int shmipc_word_get(struct shmipc_word *word, struct shmipc_region *region,
 		    u64 offset, u32 expected, u64 peer_id);
+void shmipc_word_unpin(struct shmipc_word *word);
 void shmipc_word_put(struct shmipc_word *word);
 int shmipc_queue(struct shmipc_word *word, struct shmipc_waiter *w);
 void shmipc_unqueue(struct shmipc_word *word, struct shmipc_waiter *w);
@@ -241,6 +244,8 @@ long shmipc_wake(struct shmipc_file *sf, struct shmipc_wake __user *uarg);
 long shmipc_waitv(struct shmipc_waitv __user *uarg);
 
 /* peer.c */
+int shmipc_peers_setup(void);
+void shmipc_peers_cleanup(void);
 void shmipc_peers_init(struct shmipc_region *region);
 void shmipc_peers_release(struct shmipc_region *region);
 struct shmipc_peer *shmipc_peer_find(struct shmipc_region *region, u64 id);

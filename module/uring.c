@@ -6,9 +6,13 @@
  * Linux 6.1 has no cancel hook for uring_cmd and a parked command pins
  * the region file, so every parked wait ends by itself: on wake, death or
  * destroy (it is queued like any waiter), on its deadline (an hrtimer),
- * or when its submitter closes the region fd or exits (->flush).  All of
- * these only fire the wait's ctx; the completion itself always runs in
- * task context through io_uring_cmd_complete_in_task().
+ * or when its submitter closes the region fd or exits (->flush).  Some
+ * exits never reach ->flush first: execve() and an SQPOLL thread cancel
+ * io_uring before closing files, and a fixed file has no fd to close.
+ * So no parked wait lasts longer than max_uring_wait_ms: then it returns
+ * -EINTR and the caller resubmits it.  All of these only fire the wait's
+ * ctx; the completion itself always runs in task context through
+ * io_uring_cmd_complete_in_task().
  */
 #include <linux/hrtimer.h>
 #include <linux/io_uring.h>
@@ -29,6 +33,7 @@ struct shmipc_uring_waiter {
 	struct shmipc_word word;
 	struct hrtimer timer;
 	bool timed;
+	bool capped;			/* the timer is the cap, not the deadline */
 	struct list_head parked;	/* region->parked; uring_lock */
 	struct file *file;		/* the region file it waits through */
 	fl_owner_t owner;		/* submitter's file table */
@@ -45,17 +50,6 @@ static struct shmipc_uring_waiter **shmipc_pdu(struct io_uring_cmd *cmd)
 {
 	BUILD_BUG_ON(sizeof(struct shmipc_uring_waiter *) > sizeof(cmd->pdu));
 	return (struct shmipc_uring_waiter **)cmd->pdu;
-}
-
-/* io_uring_cmd_done() gained issue_flags in 6.1.23: Kbuild probes it. */
-static void shmipc_cmd_done(struct io_uring_cmd *cmd, int ret,
-			    unsigned int issue_flags)
-{
-#ifdef SHMIPC_CMD_DONE_HAS_ISSUE_FLAGS
-	io_uring_cmd_done(cmd, ret, 0, issue_flags);
-#else
-	io_uring_cmd_done(cmd, ret, 0);
-#endif
 }
 
 static void shmipc_uring_put(struct shmipc_uring_waiter *uw)
@@ -79,7 +73,8 @@ static void shmipc_uring_complete(struct io_uring_cmd *cmd,
 	list_del_init(&uw->parked);
 	spin_unlock(&region->uring_lock);
 	/* Last touch of the region: done may release its file. */
-	shmipc_cmd_done(cmd, atomic_read(&uw->ctx.fired), issue_flags);
+	/* The 4-argument form: 6.1.23 and later, every Debian 12 kernel. */
+	io_uring_cmd_done(cmd, atomic_read(&uw->ctx.fired), 0, issue_flags);
 	shmipc_uring_put(uw);
 }
 
@@ -97,7 +92,7 @@ static enum hrtimer_restart shmipc_uring_timeout(struct hrtimer *timer)
 	struct shmipc_uring_waiter *uw =
 		container_of(timer, struct shmipc_uring_waiter, timer);
 
-	shmipc_fire(&uw->ctx, -ETIMEDOUT);
+	shmipc_fire(&uw->ctx, uw->capped ? -EINTR : -ETIMEDOUT);
 	return HRTIMER_NORESTART;
 }
 
@@ -108,6 +103,7 @@ int shmipc_uring_cmd(struct io_uring_cmd *cmd, unsigned int issue_flags)
 	struct shmipc_region *region = sf->region;
 	struct shmipc_uring_waiter *uw;
 	struct shmipc_wait arg;
+	ktime_t cap;
 	int ret;
 
 	if (cmd->cmd_op != SHMIPC_URING_WAIT)
@@ -124,7 +120,7 @@ int shmipc_uring_cmd(struct io_uring_cmd *cmd, unsigned int issue_flags)
 	if (!(sf->access & SHMIPC_ACCESS_READ))
 		return -EBADF;
 
-	uw = kzalloc(sizeof(*uw), GFP_KERNEL);
+	uw = kzalloc(sizeof(*uw), GFP_KERNEL_ACCOUNT);
 	if (!uw)
 		return -ENOMEM;
 	ret = shmipc_word_get(&uw->word, region, arg.offset, arg.expected,
@@ -149,12 +145,18 @@ int shmipc_uring_cmd(struct io_uring_cmd *cmd, unsigned int issue_flags)
 	list_add_tail(&uw->parked, &region->parked);
 	spin_unlock(&region->uring_lock);
 
+	cap = ktime_add_ms(ktime_get(),
+			   max(1U, READ_ONCE(shmipc_max_uring_wait_ms)));
+	if (arg.deadline_ns == SHMIPC_DEADLINE_NONE ||
+	    ktime_after(ns_to_ktime(arg.deadline_ns), cap))
+		uw->capped = true;
 	ret = shmipc_queue(&uw->word, &uw->waiter);
-	if (!ret && arg.deadline_ns != SHMIPC_DEADLINE_NONE) {
+	shmipc_word_unpin(&uw->word);
+	if (!ret) {
 		uw->timed = true;
-		hrtimer_start(&uw->timer, ns_to_ktime(arg.deadline_ns),
-			      HRTIMER_MODE_ABS);
-	} else if (ret && ret != -EALREADY) {
+		hrtimer_start(&uw->timer, uw->capped ? cap :
+			      ns_to_ktime(arg.deadline_ns), HRTIMER_MODE_ABS);
+	} else if (ret != -EALREADY) {
 		/* Not queued: complete through the same path as the rest. */
 		shmipc_fire(&uw->ctx, ret);
 	}

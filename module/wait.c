@@ -92,9 +92,18 @@ int shmipc_word_get(struct shmipc_word *word, struct shmipc_region *region,
 	return 0;
 }
 
+/* The page is needed for the compare only: don't pin it while asleep. */
+void shmipc_word_unpin(struct shmipc_word *word)
+{
+	if (word->page) {
+		put_page(word->page);
+		word->page = NULL;
+	}
+}
+
 void shmipc_word_put(struct shmipc_word *word)
 {
-	put_page(word->page);
+	shmipc_word_unpin(word);
 	if (word->peer)
 		shmipc_peer_put(word->peer);
 }
@@ -230,6 +239,7 @@ static int shmipc_wait_words(struct shmipc_word *words,
 		waiters[queued].ctx = &ctx;
 		waiters[queued].index = queued;
 		ret = shmipc_queue(&words[queued], &waiters[queued]);
+		shmipc_word_unpin(&words[queued]);
 		if (ret)
 			break;
 	}

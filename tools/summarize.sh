@@ -7,7 +7,7 @@
 # (0 pass, 4 = KSFT_SKIP skip, else fail); a nonzero rc or a "not ok" line
 # makes at least one failure.  MODE vm also checks the guest's health: it
 # must reach @@SHMIPC-DONE with no kernel error in the log, else one more
-# failure.  MODE demo checks only health.
+# failure.  MODE demo (demo, bench) checks only health.
 # Usage: summarize.sh host|vm|demo LABEL LOG.  Exit 1 on any failure, and
 # in vm mode on any skip too.
 set -euo pipefail

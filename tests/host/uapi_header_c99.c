@@ -31,17 +31,18 @@ int main(void)
 	unsigned long cmds[] = {
 		SHMIPC_IOC_GET_FEATURES, SHMIPC_IOC_CREATE, SHMIPC_IOC_OPEN,
 		SHMIPC_IOC_UNLINK, SHMIPC_IOC_INFO, SHMIPC_IOC_WAIT,
-		SHMIPC_IOC_WAKE, SHMIPC_IOC_WAITV,
+		SHMIPC_IOC_WAKE, SHMIPC_IOC_WAITV, SHMIPC_IOC_ATTACH,
+		SHMIPC_IOC_DETACH, SHMIPC_IOC_OWN, SHMIPC_IOC_RECLAIM,
 	};
 	size_t i;
 	int distinct = 1;
 
-	printf("TAP version 13\n1..5\n");
+	printf("TAP version 13\n1..6\n");
 	check(sizeof(c) == 104 && c.size == 4096 && c.name[4] == 0,
 	      "c99_create_initializer");
 	v.entries = (__u64)(size_t)e;
 	v.count = SHMIPC_WAITV_MAX;
-	check(v.entries != 0 && sizeof(v) == 32 && sizeof(e) == 64 * 24,
+	check(v.entries != 0 && sizeof(v) == 32 && sizeof(e) == 64 * 32,
 	      "c99_waitv_pointer_as_u64");
 	for (i = 1; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (cmds[i] == cmds[i - 1])
@@ -49,8 +50,14 @@ int main(void)
 	check(distinct, "c99_ioctl_numbers_distinct");
 	check(SHMIPC_DEADLINE_NONE == 0xffffffffffffffffULL &&
 	      SHMIPC_WAKE_ALL == 0xffffffffU, "c99_special_values");
-	check(offsetof(struct shmipc_info, reserved) == 112 &&
+	check(offsetof(struct shmipc_info, nr_peers) == 112 &&
+	      offsetof(struct shmipc_info, reserved) == 120 &&
 	      sizeof(struct shmipc_info) == 144, "c99_info_layout");
+	check(sizeof(struct shmipc_event) == 32 &&
+	      sizeof(struct shmipc_attach) == 16 &&
+	      sizeof(struct shmipc_own) == 16 &&
+	      sizeof(struct shmipc_reclaim) == 16 &&
+	      sizeof(struct shmipc_uring_wait) == 16, "c99_peer_structs");
 	printf("# Totals: pass:%d fail:%d xfail:0 xpass:0 skip:0 error:0\n",
 	       pass, fail);
 	return fail ? 1 : 0;

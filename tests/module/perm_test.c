@@ -327,16 +327,25 @@ TEST_F(perm, non_root_owner_unlinks)
 				  ACT_UNLINK));
 }
 
-TEST_F(perm, stat_open_needs_no_permission)
+/*
+ * STAT needs read permission, as IPC_STAT does (every fd pins the region);
+ * a STAT fd then allows INFO only, never mapping or waiting.
+ */
+TEST_F(perm, stat_open_needs_read_permission)
 {
 	int fd = sx_create(self->dev, self->name, 4096, 0000, 0);
 	pid_t pid;
 
 	ASSERT_LE(0, fd);
-	EXPECT_EQ(0, as_user(self->dev, self->name, UID_A, GID_A, 0,
-			     ACT_OPEN_STAT));
+	EXPECT_EQ(EACCES, as_user(self->dev, self->name, UID_A, GID_A, 0,
+				  ACT_OPEN_STAT));
 	EXPECT_EQ(EACCES, as_user(self->dev, self->name, UID_A, GID_A, 0,
 				  ACT_OPEN_RO));
+	close(fd);	/* its last fd: the name goes */
+	fd = sx_create(self->dev, self->name, 4096, 0444, SHMIPC_CREATE_EXCL);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, as_user(self->dev, self->name, UID_A, GID_A, 0,
+			     ACT_OPEN_STAT));
 
 	/* what a STAT fd of another user can and cannot do */
 	pid = sx_fork();
@@ -352,7 +361,7 @@ TEST_F(perm, stat_open_needs_no_permission)
 			_exit(101);
 		if (sx_info(st, &info))
 			_exit(102);
-		if (strcmp(info.name, self->name) || info.mode != 0 ||
+		if (strcmp(info.name, self->name) || info.mode != 0444 ||
 		    info.uid != 0 || info.size != 4096 ||
 		    (info.flags & (SHMIPC_INFO_READ | SHMIPC_INFO_WRITE)))
 			_exit(103);

@@ -45,9 +45,9 @@ TEST_F(dev, features)
 	EXPECT_EQ(SHMIPC_FEAT_REGIONS | SHMIPC_FEAT_WAIT | SHMIPC_FEAT_WAITV,
 		  f.features & (SHMIPC_FEAT_REGIONS | SHMIPC_FEAT_WAIT |
 				SHMIPC_FEAT_WAITV));
+	EXPECT_EQ(SHMIPC_EVENT_QUEUE_LEN, f.event_queue_len);
 	ASSERT_EQ(0, sx_param_read("max_region_size", &max));
 	EXPECT_EQ(max, f.max_region_size);
-	EXPECT_EQ(0, f.reserved0);
 	for (i = 0; i < 4; i++) {
 		EXPECT_EQ(0, f.reserved[i]);
 	}
@@ -62,7 +62,7 @@ TEST_F(dev, features_out_fields_overwritten)
 	memset(&f, 0xa5, sizeof(f));
 	ASSERT_EQ(0, sx_ioctl(self->dev, SHMIPC_IOC_GET_FEATURES, &f));
 	EXPECT_EQ(SHMIPC_API_VERSION, f.api_version);
-	EXPECT_EQ(0, f.reserved0);
+	EXPECT_EQ(SHMIPC_EVENT_QUEUE_LEN, f.event_queue_len);
 	for (i = 0; i < 4; i++) {
 		EXPECT_EQ(0, f.reserved[i]);
 	}
@@ -215,7 +215,9 @@ TEST_F(dev, create_and_info)
 	EXPECT_EQ(SHMIPC_INFO_READ | SHMIPC_INFO_WRITE, info.flags);
 	EXPECT_EQ(1, info.nr_files);
 	EXPECT_EQ(0, info.nr_waiters);
-	for (i = 0; i < 4; i++) {
+	EXPECT_EQ(0, info.nr_peers);
+	EXPECT_EQ(0, info.nr_dead);
+	for (i = 0; i < (int)ARRAY_SIZE(info.reserved); i++) {
 		EXPECT_EQ(0, info.reserved[i]);
 	}
 	close(fd);
@@ -784,7 +786,10 @@ TEST_F(dev, unlink_bad_flags_or_reserved_einval)
 	ASSERT_LE(0, fd);
 	memset(&u, 0, sizeof(u));
 	sx_set_name(u.name, self->name);
-	u.flags = 1;
+	/* 0x1 is SHMIPC_UNLINK_DESTROY; every other bit is unknown */
+	u.flags = 0x2;
+	EXPECT_EQ(-EINVAL, sx_ioctl(self->dev, SHMIPC_IOC_UNLINK, &u));
+	u.flags = SHMIPC_UNLINK_DESTROY | 0x4;
 	EXPECT_EQ(-EINVAL, sx_ioctl(self->dev, SHMIPC_IOC_UNLINK, &u));
 	u.flags = 1ULL << 63;
 	EXPECT_EQ(-EINVAL, sx_ioctl(self->dev, SHMIPC_IOC_UNLINK, &u));
@@ -861,10 +866,12 @@ TEST_F(dev, info_out_fields_overwritten)
 	for (i = (int)strlen(self->name); i < SHMIPC_NAME_MAX; i++) {
 		EXPECT_EQ(0, info.name[i]);
 	}
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < (int)ARRAY_SIZE(info.reserved); i++) {
 		EXPECT_EQ(0, info.reserved[i]);
 	}
 	EXPECT_EQ(0, info.nr_waiters);
+	EXPECT_EQ(0, info.nr_peers);
+	EXPECT_EQ(0, info.nr_dead);
 	close(fd);
 }
 

@@ -21,7 +21,7 @@
 #define FEATURES_SUM	(M(shmipc_features, api_version) + \
 			 M(shmipc_features, name_max) + \
 			 M(shmipc_features, waitv_max) + \
-			 M(shmipc_features, reserved0) + \
+			 M(shmipc_features, event_queue_len) + \
 			 M(shmipc_features, features) + \
 			 M(shmipc_features, max_region_size) + \
 			 M(shmipc_features, reserved))
@@ -39,14 +39,16 @@
 			 M(shmipc_info, gid) + M(shmipc_info, cuid) + \
 			 M(shmipc_info, cgid) + M(shmipc_info, mode) + \
 			 M(shmipc_info, flags) + M(shmipc_info, nr_files) + \
-			 M(shmipc_info, nr_waiters) + M(shmipc_info, reserved))
+			 M(shmipc_info, nr_waiters) + M(shmipc_info, nr_peers) + \
+			 M(shmipc_info, nr_dead) + M(shmipc_info, reserved))
 #define WAIT_SUM	(M(shmipc_wait, offset) + \
 			 M(shmipc_wait, deadline_ns) + \
 			 M(shmipc_wait, expected) + M(shmipc_wait, flags) + \
-			 M(shmipc_wait, reserved))
+			 M(shmipc_wait, peer_id))
 #define WAKE_SUM	(M(shmipc_wake, offset) + M(shmipc_wake, count) + \
 			 M(shmipc_wake, flags) + M(shmipc_wake, reserved))
 #define ENTRY_SUM	(M(shmipc_waitv_entry, offset) + \
+			 M(shmipc_waitv_entry, peer_id) + \
 			 M(shmipc_waitv_entry, fd) + \
 			 M(shmipc_waitv_entry, expected) + \
 			 M(shmipc_waitv_entry, flags) + \
@@ -55,6 +57,17 @@
 			 M(shmipc_waitv, flags) + \
 			 M(shmipc_waitv, deadline_ns) + \
 			 M(shmipc_waitv, reserved))
+#define ATTACH_SUM	(M(shmipc_attach, peer_id) + M(shmipc_attach, flags) + \
+			 M(shmipc_attach, reserved))
+#define OWN_SUM		(M(shmipc_own, offset) + M(shmipc_own, flags) + \
+			 M(shmipc_own, reserved))
+#define RECLAIM_SUM	(M(shmipc_reclaim, peer_id) + \
+			 M(shmipc_reclaim, reserved))
+#define EVENT_SUM	(M(shmipc_event, type) + M(shmipc_event, pid) + \
+			 M(shmipc_event, seq) + M(shmipc_event, peer_id) + \
+			 M(shmipc_event, status) + M(shmipc_event, flags))
+#define URING_WAIT_SUM	(M(shmipc_uring_wait, wait) + \
+			 M(shmipc_uring_wait, reserved))
 
 /* Sizes: fixed forever (a change is a new ioctl number). */
 _Static_assert(sizeof(struct shmipc_features) == 64, "features size");
@@ -64,8 +77,13 @@ _Static_assert(sizeof(struct shmipc_unlink) == 80, "unlink size");
 _Static_assert(sizeof(struct shmipc_info) == 144, "info size");
 _Static_assert(sizeof(struct shmipc_wait) == 32, "wait size");
 _Static_assert(sizeof(struct shmipc_wake) == 24, "wake size");
-_Static_assert(sizeof(struct shmipc_waitv_entry) == 24, "entry size");
+_Static_assert(sizeof(struct shmipc_waitv_entry) == 32, "entry size");
 _Static_assert(sizeof(struct shmipc_waitv) == 32, "waitv size");
+_Static_assert(sizeof(struct shmipc_attach) == 16, "attach size");
+_Static_assert(sizeof(struct shmipc_own) == 16, "own size");
+_Static_assert(sizeof(struct shmipc_reclaim) == 16, "reclaim size");
+_Static_assert(sizeof(struct shmipc_event) == 32, "event size");
+_Static_assert(sizeof(struct shmipc_uring_wait) == 16, "uring_wait size");
 
 /* No implicit padding anywhere. */
 _Static_assert(FEATURES_SUM == sizeof(struct shmipc_features), "features pad");
@@ -77,6 +95,12 @@ _Static_assert(WAIT_SUM == sizeof(struct shmipc_wait), "wait pad");
 _Static_assert(WAKE_SUM == sizeof(struct shmipc_wake), "wake pad");
 _Static_assert(ENTRY_SUM == sizeof(struct shmipc_waitv_entry), "entry pad");
 _Static_assert(WAITV_SUM == sizeof(struct shmipc_waitv), "waitv pad");
+_Static_assert(ATTACH_SUM == sizeof(struct shmipc_attach), "attach pad");
+_Static_assert(OWN_SUM == sizeof(struct shmipc_own), "own pad");
+_Static_assert(RECLAIM_SUM == sizeof(struct shmipc_reclaim), "reclaim pad");
+_Static_assert(EVENT_SUM == sizeof(struct shmipc_event), "event pad");
+_Static_assert(URING_WAIT_SUM == sizeof(struct shmipc_uring_wait),
+	       "uring_wait pad");
 
 /* Every __u64 naturally aligned (offsets below), sizes multiple of 8. */
 _Static_assert(sizeof(struct shmipc_features) % 8 == 0, "features % 8");
@@ -88,12 +112,17 @@ _Static_assert(sizeof(struct shmipc_wait) % 8 == 0, "wait % 8");
 _Static_assert(sizeof(struct shmipc_wake) % 8 == 0, "wake % 8");
 _Static_assert(sizeof(struct shmipc_waitv_entry) % 8 == 0, "entry % 8");
 _Static_assert(sizeof(struct shmipc_waitv) % 8 == 0, "waitv % 8");
+_Static_assert(sizeof(struct shmipc_attach) % 8 == 0, "attach % 8");
+_Static_assert(sizeof(struct shmipc_own) % 8 == 0, "own % 8");
+_Static_assert(sizeof(struct shmipc_reclaim) % 8 == 0, "reclaim % 8");
+_Static_assert(sizeof(struct shmipc_event) % 8 == 0, "event % 8");
+_Static_assert(sizeof(struct shmipc_uring_wait) % 8 == 0, "uring_wait % 8");
 
 /* Offsets (the ABI, not only the size). */
 _Static_assert(offsetof(struct shmipc_features, api_version) == 0, "");
 _Static_assert(offsetof(struct shmipc_features, name_max) == 4, "");
 _Static_assert(offsetof(struct shmipc_features, waitv_max) == 8, "");
-_Static_assert(offsetof(struct shmipc_features, reserved0) == 12, "");
+_Static_assert(offsetof(struct shmipc_features, event_queue_len) == 12, "");
 _Static_assert(offsetof(struct shmipc_features, features) == 16, "");
 _Static_assert(offsetof(struct shmipc_features, max_region_size) == 24, "");
 _Static_assert(offsetof(struct shmipc_features, reserved) == 32, "");
@@ -127,13 +156,15 @@ _Static_assert(offsetof(struct shmipc_info, mode) == 96, "");
 _Static_assert(offsetof(struct shmipc_info, flags) == 100, "");
 _Static_assert(offsetof(struct shmipc_info, nr_files) == 104, "");
 _Static_assert(offsetof(struct shmipc_info, nr_waiters) == 108, "");
-_Static_assert(offsetof(struct shmipc_info, reserved) == 112, "");
+_Static_assert(offsetof(struct shmipc_info, nr_peers) == 112, "");
+_Static_assert(offsetof(struct shmipc_info, nr_dead) == 116, "");
+_Static_assert(offsetof(struct shmipc_info, reserved) == 120, "");
 
 _Static_assert(offsetof(struct shmipc_wait, offset) == 0, "");
 _Static_assert(offsetof(struct shmipc_wait, deadline_ns) == 8, "");
 _Static_assert(offsetof(struct shmipc_wait, expected) == 16, "");
 _Static_assert(offsetof(struct shmipc_wait, flags) == 20, "");
-_Static_assert(offsetof(struct shmipc_wait, reserved) == 24, "");
+_Static_assert(offsetof(struct shmipc_wait, peer_id) == 24, "");
 
 _Static_assert(offsetof(struct shmipc_wake, offset) == 0, "");
 _Static_assert(offsetof(struct shmipc_wake, count) == 8, "");
@@ -141,16 +172,41 @@ _Static_assert(offsetof(struct shmipc_wake, flags) == 12, "");
 _Static_assert(offsetof(struct shmipc_wake, reserved) == 16, "");
 
 _Static_assert(offsetof(struct shmipc_waitv_entry, offset) == 0, "");
-_Static_assert(offsetof(struct shmipc_waitv_entry, fd) == 8, "");
-_Static_assert(offsetof(struct shmipc_waitv_entry, expected) == 12, "");
-_Static_assert(offsetof(struct shmipc_waitv_entry, flags) == 16, "");
-_Static_assert(offsetof(struct shmipc_waitv_entry, reserved) == 20, "");
+_Static_assert(offsetof(struct shmipc_waitv_entry, peer_id) == 8, "");
+_Static_assert(offsetof(struct shmipc_waitv_entry, fd) == 16, "");
+_Static_assert(offsetof(struct shmipc_waitv_entry, expected) == 20, "");
+_Static_assert(offsetof(struct shmipc_waitv_entry, flags) == 24, "");
+_Static_assert(offsetof(struct shmipc_waitv_entry, reserved) == 28, "");
 
 _Static_assert(offsetof(struct shmipc_waitv, entries) == 0, "");
 _Static_assert(offsetof(struct shmipc_waitv, count) == 8, "");
 _Static_assert(offsetof(struct shmipc_waitv, flags) == 12, "");
 _Static_assert(offsetof(struct shmipc_waitv, deadline_ns) == 16, "");
 _Static_assert(offsetof(struct shmipc_waitv, reserved) == 24, "");
+
+_Static_assert(offsetof(struct shmipc_attach, peer_id) == 0, "");
+_Static_assert(offsetof(struct shmipc_attach, flags) == 8, "");
+_Static_assert(offsetof(struct shmipc_attach, reserved) == 12, "");
+
+_Static_assert(offsetof(struct shmipc_own, offset) == 0, "");
+_Static_assert(offsetof(struct shmipc_own, flags) == 8, "");
+_Static_assert(offsetof(struct shmipc_own, reserved) == 12, "");
+
+_Static_assert(offsetof(struct shmipc_reclaim, peer_id) == 0, "");
+_Static_assert(offsetof(struct shmipc_reclaim, reserved) == 8, "");
+
+_Static_assert(offsetof(struct shmipc_event, type) == 0, "");
+_Static_assert(offsetof(struct shmipc_event, pid) == 4, "");
+_Static_assert(offsetof(struct shmipc_event, seq) == 8, "");
+_Static_assert(offsetof(struct shmipc_event, peer_id) == 16, "");
+_Static_assert(offsetof(struct shmipc_event, status) == 24, "");
+_Static_assert(offsetof(struct shmipc_event, flags) == 28, "");
+
+_Static_assert(offsetof(struct shmipc_uring_wait, wait) == 0, "");
+_Static_assert(offsetof(struct shmipc_uring_wait, reserved) == 8, "");
+
+/* io_uring: the command payload fits a plain (64-byte) SQE's 16 bytes. */
+_Static_assert(sizeof(struct shmipc_uring_wait) <= 16, "fits sqe->cmd");
 
 /* Field widths that callers rely on. */
 _Static_assert(M(shmipc_create, name) == SHMIPC_NAME_MAX, "");
@@ -160,6 +216,13 @@ _Static_assert(M(shmipc_info, name) == SHMIPC_NAME_MAX, "");
 _Static_assert(M(shmipc_waitv, entries) == 8, "pointers travel as __u64");
 _Static_assert(M(shmipc_wait, deadline_ns) == 8, "");
 _Static_assert(M(shmipc_wait, expected) == 4, "words are 32-bit");
+_Static_assert(M(shmipc_wait, peer_id) == 8, "peer ids are 64-bit");
+_Static_assert(M(shmipc_waitv_entry, peer_id) == 8, "");
+_Static_assert(M(shmipc_attach, peer_id) == 8, "");
+_Static_assert(M(shmipc_reclaim, peer_id) == 8, "");
+_Static_assert(M(shmipc_event, peer_id) == 8, "");
+_Static_assert(M(shmipc_uring_wait, wait) == 8, "pointers travel as __u64");
+_Static_assert(M(shmipc_info, reserved) == 24, "info reserved[3]");
 
 /* Run-time copies of the same facts, so that they count in TAP. */
 
@@ -172,8 +235,13 @@ TEST(struct_sizes)
 	EXPECT_EQ(144, sizeof(struct shmipc_info));
 	EXPECT_EQ(32, sizeof(struct shmipc_wait));
 	EXPECT_EQ(24, sizeof(struct shmipc_wake));
-	EXPECT_EQ(24, sizeof(struct shmipc_waitv_entry));
+	EXPECT_EQ(32, sizeof(struct shmipc_waitv_entry));
 	EXPECT_EQ(32, sizeof(struct shmipc_waitv));
+	EXPECT_EQ(16, sizeof(struct shmipc_attach));
+	EXPECT_EQ(16, sizeof(struct shmipc_own));
+	EXPECT_EQ(16, sizeof(struct shmipc_reclaim));
+	EXPECT_EQ(32, sizeof(struct shmipc_event));
+	EXPECT_EQ(16, sizeof(struct shmipc_uring_wait));
 }
 
 TEST(no_implicit_padding)
@@ -187,6 +255,11 @@ TEST(no_implicit_padding)
 	EXPECT_EQ(WAKE_SUM, sizeof(struct shmipc_wake));
 	EXPECT_EQ(ENTRY_SUM, sizeof(struct shmipc_waitv_entry));
 	EXPECT_EQ(WAITV_SUM, sizeof(struct shmipc_waitv));
+	EXPECT_EQ(ATTACH_SUM, sizeof(struct shmipc_attach));
+	EXPECT_EQ(OWN_SUM, sizeof(struct shmipc_own));
+	EXPECT_EQ(RECLAIM_SUM, sizeof(struct shmipc_reclaim));
+	EXPECT_EQ(EVENT_SUM, sizeof(struct shmipc_event));
+	EXPECT_EQ(URING_WAIT_SUM, sizeof(struct shmipc_uring_wait));
 }
 
 TEST(sizes_multiple_of_8_and_u64_aligned)
@@ -200,6 +273,11 @@ TEST(sizes_multiple_of_8_and_u64_aligned)
 	EXPECT_EQ(0, sizeof(struct shmipc_wake) % 8);
 	EXPECT_EQ(0, sizeof(struct shmipc_waitv_entry) % 8);
 	EXPECT_EQ(0, sizeof(struct shmipc_waitv) % 8);
+	EXPECT_EQ(0, sizeof(struct shmipc_attach) % 8);
+	EXPECT_EQ(0, sizeof(struct shmipc_own) % 8);
+	EXPECT_EQ(0, sizeof(struct shmipc_reclaim) % 8);
+	EXPECT_EQ(0, sizeof(struct shmipc_event) % 8);
+	EXPECT_EQ(0, sizeof(struct shmipc_uring_wait) % 8);
 	/* every __u64 at an offset multiple of 8 */
 	EXPECT_EQ(0, offsetof(struct shmipc_features, features) % 8);
 	EXPECT_EQ(0, offsetof(struct shmipc_features, max_region_size) % 8);
@@ -211,7 +289,15 @@ TEST(sizes_multiple_of_8_and_u64_aligned)
 	EXPECT_EQ(0, offsetof(struct shmipc_info, id) % 8);
 	EXPECT_EQ(0, offsetof(struct shmipc_info, reserved) % 8);
 	EXPECT_EQ(0, offsetof(struct shmipc_wait, deadline_ns) % 8);
+	EXPECT_EQ(0, offsetof(struct shmipc_wait, peer_id) % 8);
+	EXPECT_EQ(0, offsetof(struct shmipc_waitv_entry, peer_id) % 8);
 	EXPECT_EQ(0, offsetof(struct shmipc_waitv, deadline_ns) % 8);
+	EXPECT_EQ(0, offsetof(struct shmipc_attach, peer_id) % 8);
+	EXPECT_EQ(0, offsetof(struct shmipc_own, offset) % 8);
+	EXPECT_EQ(0, offsetof(struct shmipc_reclaim, reserved) % 8);
+	EXPECT_EQ(0, offsetof(struct shmipc_event, seq) % 8);
+	EXPECT_EQ(0, offsetof(struct shmipc_event, peer_id) % 8);
+	EXPECT_EQ(0, offsetof(struct shmipc_uring_wait, reserved) % 8);
 }
 
 TEST(field_offsets)
@@ -226,10 +312,26 @@ TEST(field_offsets)
 	EXPECT_EQ(64, offsetof(struct shmipc_unlink, flags));
 	EXPECT_EQ(100, offsetof(struct shmipc_info, flags));
 	EXPECT_EQ(108, offsetof(struct shmipc_info, nr_waiters));
+	EXPECT_EQ(12, offsetof(struct shmipc_features, event_queue_len));
+	EXPECT_EQ(112, offsetof(struct shmipc_info, nr_peers));
+	EXPECT_EQ(116, offsetof(struct shmipc_info, nr_dead));
+	EXPECT_EQ(120, offsetof(struct shmipc_info, reserved));
 	EXPECT_EQ(16, offsetof(struct shmipc_wait, expected));
+	EXPECT_EQ(24, offsetof(struct shmipc_wait, peer_id));
 	EXPECT_EQ(8, offsetof(struct shmipc_wake, count));
-	EXPECT_EQ(8, offsetof(struct shmipc_waitv_entry, fd));
+	EXPECT_EQ(8, offsetof(struct shmipc_waitv_entry, peer_id));
+	EXPECT_EQ(16, offsetof(struct shmipc_waitv_entry, fd));
+	EXPECT_EQ(20, offsetof(struct shmipc_waitv_entry, expected));
 	EXPECT_EQ(16, offsetof(struct shmipc_waitv, deadline_ns));
+	EXPECT_EQ(8, offsetof(struct shmipc_attach, flags));
+	EXPECT_EQ(8, offsetof(struct shmipc_own, flags));
+	EXPECT_EQ(8, offsetof(struct shmipc_reclaim, reserved));
+	EXPECT_EQ(4, offsetof(struct shmipc_event, pid));
+	EXPECT_EQ(8, offsetof(struct shmipc_event, seq));
+	EXPECT_EQ(16, offsetof(struct shmipc_event, peer_id));
+	EXPECT_EQ(24, offsetof(struct shmipc_event, status));
+	EXPECT_EQ(28, offsetof(struct shmipc_event, flags));
+	EXPECT_EQ(8, offsetof(struct shmipc_uring_wait, reserved));
 }
 
 struct ioc_expect {
@@ -259,6 +361,13 @@ TEST(ioctl_numbers)
 		  sizeof(struct shmipc_wake) },
 		{ "WAITV", SHMIPC_IOC_WAITV, 0x13, _IOC_WRITE,
 		  sizeof(struct shmipc_waitv) },
+		{ "ATTACH", SHMIPC_IOC_ATTACH, 0x20, _IOC_READ | _IOC_WRITE,
+		  sizeof(struct shmipc_attach) },
+		{ "DETACH", SHMIPC_IOC_DETACH, 0x21, _IOC_NONE, 0 },
+		{ "OWN", SHMIPC_IOC_OWN, 0x22, _IOC_WRITE,
+		  sizeof(struct shmipc_own) },
+		{ "RECLAIM", SHMIPC_IOC_RECLAIM, 0x23, _IOC_WRITE,
+		  sizeof(struct shmipc_reclaim) },
 	};
 	size_t i, j;
 
@@ -292,9 +401,33 @@ TEST(constants)
 			  SHMIPC_FEAT_WAITV);
 	EXPECT_EQ(0, SHMIPC_CREATE_EXCL & SHMIPC_CREATE_PERSISTENT);
 	EXPECT_EQ(0, SHMIPC_OPEN_RDONLY & SHMIPC_OPEN_STAT);
-	EXPECT_EQ(0xfU, SHMIPC_INFO_PERSISTENT | SHMIPC_INFO_UNLINKED |
-			SHMIPC_INFO_READ | SHMIPC_INFO_WRITE);
+	EXPECT_EQ(0x1fU, SHMIPC_INFO_PERSISTENT | SHMIPC_INFO_UNLINKED |
+			 SHMIPC_INFO_READ | SHMIPC_INFO_WRITE |
+			 SHMIPC_INFO_DESTROYED);
 	EXPECT_NE(0, SHMIPC_RESULT_CREATED);
+}
+
+TEST(peer_constants)
+{
+	EXPECT_EQ(0x1fULL, SHMIPC_FEAT_REGIONS | SHMIPC_FEAT_WAIT |
+			   SHMIPC_FEAT_WAITV | SHMIPC_FEAT_PEERS |
+			   SHMIPC_FEAT_URING_CMD);
+	EXPECT_EQ(128, SHMIPC_EVENT_QUEUE_LEN);
+	EXPECT_EQ(64, SHMIPC_OWNED_MAX);
+	EXPECT_EQ(0x80000000U, SHMIPC_OWNER_DIED);
+	EXPECT_EQ(4, sizeof(SHMIPC_OWNER_DIED));
+	EXPECT_EQ(0x1U, SHMIPC_UNLINK_DESTROY);
+	EXPECT_EQ(0x1U, SHMIPC_OWN_RELEASE);
+	EXPECT_EQ(0x1U, SHMIPC_EVENT_REPLAY);
+	/* event types: distinct, non-zero (a zeroed record is no event) */
+	EXPECT_EQ(1, SHMIPC_EVENT_JOIN);
+	EXPECT_EQ(2, SHMIPC_EVENT_LEAVE);
+	EXPECT_EQ(3, SHMIPC_EVENT_DEATH);
+	EXPECT_EQ(4, SHMIPC_EVENT_OVERFLOW);
+	/* the io_uring command is the WAIT ioctl number */
+	EXPECT_EQ(SHMIPC_IOC_WAIT, SHMIPC_URING_WAIT);
+	/* cmd_op is 32 bits in the SQE */
+	EXPECT_EQ(SHMIPC_URING_WAIT, (__u32)SHMIPC_URING_WAIT);
 }
 
 TEST_HARNESS_MAIN

@@ -62,31 +62,33 @@ static pid_t fork_waiter(int fd, __u64 offset, __u32 expected)
 /* ------------------------------------------------------------------ */
 /* argument checks */
 
+/* WAIT and WAKE at each of the @n offsets @bad fail with -EINVAL. */
+static void expect_bad_offsets(struct __test_metadata *_metadata, int fd,
+			       const __u64 *bad, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		EXPECT_EQ(-EINVAL, sx_wait(fd, bad[i], 0, 0))
+			TH_LOG("WAIT offset %llu", (unsigned long long)bad[i]);
+		EXPECT_EQ(-EINVAL, sx_wake(fd, bad[i], 1))
+			TH_LOG("WAKE offset %llu", (unsigned long long)bad[i]);
+	}
+}
+
 TEST_F(wait, unaligned_offset_einval)
 {
 	const __u64 bad[] = { 1, 2, 3, 5, 4094, 4097, REGION_SIZE - 5 };
-	size_t i;
 
-	for (i = 0; i < ARRAY_SIZE(bad); i++) {
-		EXPECT_EQ(-EINVAL, sx_wait(self->fd, bad[i], 0, 0))
-			TH_LOG("WAIT offset %llu", (unsigned long long)bad[i]);
-		EXPECT_EQ(-EINVAL, sx_wake(self->fd, bad[i], 1))
-			TH_LOG("WAKE offset %llu", (unsigned long long)bad[i]);
-	}
+	expect_bad_offsets(_metadata, self->fd, bad, ARRAY_SIZE(bad));
 }
 
 TEST_F(wait, offset_out_of_range_einval)
 {
 	const __u64 bad[] = { REGION_SIZE, REGION_SIZE + 4, 3 * 4096,
 			      1ULL << 32, 1ULL << 62, ~0ULL - 3 };
-	size_t i;
 
-	for (i = 0; i < ARRAY_SIZE(bad); i++) {
-		EXPECT_EQ(-EINVAL, sx_wait(self->fd, bad[i], 0, 0))
-			TH_LOG("WAIT offset %llu", (unsigned long long)bad[i]);
-		EXPECT_EQ(-EINVAL, sx_wake(self->fd, bad[i], 1))
-			TH_LOG("WAKE offset %llu", (unsigned long long)bad[i]);
-	}
+	expect_bad_offsets(_metadata, self->fd, bad, ARRAY_SIZE(bad));
 	/* the last word is in range: a past deadline times out */
 	EXPECT_EQ(-ETIMEDOUT, sx_wait(self->fd, REGION_SIZE - 4, 0, 0));
 	EXPECT_EQ(0, sx_wake(self->fd, REGION_SIZE - 4, 1));
@@ -103,8 +105,9 @@ TEST_F(wait, flags_or_reserved_nonzero_einval)
 	wt.flags = 0x80000000;
 	EXPECT_EQ(-EINVAL, sx_ioctl(self->fd, SHMIPC_IOC_WAIT, &wt));
 	wt.flags = 0;
-	wt.reserved = 1;
-	EXPECT_EQ(-EINVAL, sx_ioctl(self->fd, SHMIPC_IOC_WAIT, &wt));
+	/* the old reserved field is now peer_id: an unknown peer */
+	wt.peer_id = ~0ULL;
+	EXPECT_EQ(-ESRCH, sx_ioctl(self->fd, SHMIPC_IOC_WAIT, &wt));
 
 	memset(&wk, 0, sizeof(wk));
 	wk.count = 1;
@@ -535,6 +538,21 @@ static void on_usr1(int sig)
 	__atomic_add_fetch(handled, 1, __ATOMIC_SEQ_CST);
 }
 
+/* Map a fresh shared *handled and catch SIGUSR1 in on_usr1: 0 or -errno. */
+static int catch_usr1(int sa_flags)
+{
+	struct sigaction sa;
+
+	handled = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (handled == MAP_FAILED)
+		return -errno;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr1;
+	sa.sa_flags = sa_flags;
+	return sigaction(SIGUSR1, &sa, NULL) ? -errno : 0;
+}
+
 /* A child that sends SIGUSR1 to its parent once the parent sleeps. */
 static pid_t fork_signaller(int fd)
 {
@@ -552,15 +570,9 @@ static pid_t fork_signaller(int fd)
 
 TEST_F(wait, signal_interrupts_wait_eintr)
 {
-	struct sigaction sa;
 	pid_t pid;
 
-	handled = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, handled);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_usr1;	/* no SA_RESTART */
-	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	ASSERT_EQ(0, catch_usr1(0));	/* no SA_RESTART */
 
 	pid = fork_signaller(self->fd);
 	ASSERT_LE(0, pid);
@@ -574,15 +586,9 @@ TEST_F(wait, signal_interrupts_wait_eintr)
 TEST_F(wait, signal_interrupts_waitv_eintr)
 {
 	struct shmipc_waitv_entry e[2];
-	struct sigaction sa;
 	pid_t pid;
 
-	handled = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, handled);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_usr1;
-	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	ASSERT_EQ(0, catch_usr1(0));
 
 	sx_entry(&e[0], self->fd, 0, 0);
 	sx_entry(&e[1], self->fd, 4, 0);
@@ -608,17 +614,10 @@ TEST_F(wait, signal_interrupts_waitv_eintr)
  */
 TEST_F(wait, signal_with_sa_restart_restarts_wait)
 {
-	struct sigaction sa;
 	pid_t parent = getpid();
 	pid_t pid;
 
-	handled = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, handled);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_usr1;
-	sa.sa_flags = SA_RESTART;
-	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	ASSERT_EQ(0, catch_usr1(SA_RESTART));
 	self->w[0] = 0;
 
 	pid = sx_fork();
@@ -874,6 +873,9 @@ TEST_F(waitv, flags_and_reserved_einval)
 	e[1].reserved = 0x100;
 	EXPECT_EQ(-EINVAL, sx_ioctl(self->a, SHMIPC_IOC_WAITV, &v));
 	e[1].reserved = 0;
+	e[1].peer_id = ~0ULL;	/* no such peer */
+	EXPECT_EQ(-ESRCH, sx_ioctl(self->a, SHMIPC_IOC_WAITV, &v));
+	e[1].peer_id = 0;
 	EXPECT_EQ(-ETIMEDOUT, sx_ioctl(self->a, SHMIPC_IOC_WAITV, &v));
 }
 

@@ -9,9 +9,14 @@
  * (== EAGAIN) in 6.1 ("Resource temporarily unavailable"; rmmod calls it
  * "in use").
  *
+ * Peers, deaths and parked io_uring waits must not keep the module in:
+ * once every fd is closed (and a killed process' io_uring is torn down,
+ * which is asynchronous), the module unloads.
+ *
  * Runs in the VM as root.
  */
 #define _GNU_SOURCE
+#define SX_URING
 #include <sys/syscall.h>
 
 #include "kselftest_harness.h"
@@ -124,6 +129,21 @@ TEST_F(mod, no_region_left_behind)
 	for (i = 0; i < n && i < 16; i++) {
 		TH_LOG("left: id %llu name %s files %d flags %s", r[i].id,
 		       r[i].name, r[i].files, r[i].flags);
+	}
+	EXPECT_EQ(0, n);
+}
+
+/* Nor a peer: every region went, and its peers with it. */
+TEST_F(mod, no_peer_left_behind)
+{
+	struct sx_dbg_peer p[16];
+	int n, i;
+
+	n = sx_dbg_peers(p, 16);
+	ASSERT_LE(0, n);
+	for (i = 0; i < n && i < 16; i++) {
+		TH_LOG("left: region %llu peer %llu pid %d %s", p[i].region,
+		       p[i].peer, p[i].pid, p[i].state);
 	}
 	EXPECT_EQ(0, n);
 }
@@ -288,6 +308,145 @@ TEST_F(mod, reload_with_parameters)
 		EXPECT_EQ(defaults[i], v) TH_LOG("%s", params[i]);
 	}
 	ASSERT_TRUE(dev_present(true));
+}
+
+/* Poll until the module's reference count is @want; true if it was soon. */
+static bool refcnt_back_to(long want)
+{
+	__u64 end = sx_deadline_ms(SX_SOON_MS);
+
+	do {
+		if (mod_refcnt() == want)
+			return true;
+		usleep(2000);
+	} while (sx_now_ns() < end);
+	return false;
+}
+
+/*
+ * A child parks io_uring waits (through the fd it inherited and through
+ * one of its own) and is SIGKILLed, or exits, or parks through a
+ * registered file (which no ->flush reaches: max_uring_wait_ms ends it).
+ * Every fd closed, the module must unload.
+ */
+static void parked_then_unload(struct __test_metadata *_metadata,
+			       const char *name, bool killed, bool fixed)
+{
+	int dev, fd, ready[2], go[2];
+	long base;
+	pid_t pid;
+
+	base = mod_refcnt();
+	ASSERT_LE(0, base);
+	dev = sx_dev_open();
+	ASSERT_LE(0, dev);
+	if (fixed) {
+		/* long enough for a slow VM to see them parked first */
+		ASSERT_EQ(0, sx_param_write("max_uring_wait_ms", 1500));
+	}
+	fd = sx_create(dev, name, 4096, 0600, SHMIPC_CREATE_EXCL);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, pipe2(ready, O_CLOEXEC));
+	ASSERT_EQ(0, pipe2(go, O_CLOEXEC));
+	pid = sx_fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct shmipc_wait wt[2];
+		struct io_uring ring;
+		int own;
+
+		close(ready[0]);
+		close(go[1]);
+		own = sx_open(dev, name, 0);
+		if (own < 0 || io_uring_queue_init(8, &ring, 0))
+			_exit(100);
+		if (sx_uring_park_two(&ring, fd, own, fixed, 0, wt))
+			_exit(103);
+		if (!sx_wait_waiters(fd, 2))
+			_exit(104);
+		sx_signal_fd(ready[1]);
+		if (killed)
+			pause();
+		sx_await_fd(go[0]);
+		_exit(0);
+	}
+	close(ready[1]);
+	close(go[0]);
+	ASSERT_EQ(0, sx_await_fd(ready[0]));
+	close(ready[0]);
+	if (!fixed) {
+		EXPECT_EQ(2, sx_nr_waiters(fd));
+	}
+	if (killed)
+		kill(pid, SIGKILL);
+	sx_signal_fd(go[1]);
+	close(go[1]);
+	EXPECT_EQ(killed ? 128 + SIGKILL : 0, sx_reap(pid));
+	EXPECT_TRUE(sx_wait_waiters(fd, 0));
+	close(fd);
+	close(dev);
+	EXPECT_TRUE(refcnt_back_to(base));
+	ASSERT_EQ(0, mod_unload());
+	EXPECT_FALSE(mod_loaded());
+}
+
+TEST_F(mod, unload_after_child_with_parked_waits_killed)
+{
+	parked_then_unload(_metadata, self->name, true, false);
+}
+
+TEST_F(mod, unload_after_child_with_parked_waits_exited)
+{
+	parked_then_unload(_metadata, self->name, false, false);
+}
+
+TEST_F(mod, unload_after_parked_wait_through_registered_file)
+{
+	parked_then_unload(_metadata, self->name, false, true);
+}
+
+/*
+ * Peers when the module goes: a persistent region with no fd open keeps
+ * a marked dead peer (it owned a word) and an attached peer that is
+ * still alive.  Unload frees them, and the live one's later death (its
+ * pidfd hook must be gone with the module) harms nothing.
+ */
+TEST_F(mod, unload_with_marked_dead_peer_in_persistent_region)
+{
+	static const __u64 own[] = { 0 };
+	int dev, fd;
+	__u64 id;
+	long base;
+	pid_t pid;
+
+	base = mod_refcnt();
+	ASSERT_LE(0, base);
+	dev = sx_dev_open();
+	ASSERT_LE(0, dev);
+	fd = sx_create(dev, self->name, 4096, 0600,
+		       SHMIPC_CREATE_EXCL | SHMIPC_CREATE_PERSISTENT);
+	ASSERT_LE(0, fd);
+	pid = sx_fork_owner(fd, own, 1, NULL, 0, &id);
+	ASSERT_LE(0, pid);
+	EXPECT_EQ(128 + SIGKILL, sx_kill_reap(pid));
+	ASSERT_TRUE(sx_wait_peers(fd, 0, 1));
+	/* a live peer that closed its fds, too */
+	pid = sx_fork_peer(fd, &id);
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		close(fd);
+		close(dev);
+		pause();
+		_exit(0);
+	}
+	close(fd);
+	close(dev);
+	EXPECT_TRUE(refcnt_back_to(base));
+	EXPECT_EQ(1, sx_dbg_count_name(self->name));
+	ASSERT_EQ(0, mod_unload());
+	EXPECT_FALSE(mod_loaded());
+	/* its death after the module is gone: nothing to notify */
+	EXPECT_EQ(128 + SIGKILL, sx_kill_reap(pid));
 }
 
 TEST_HARNESS_MAIN

@@ -37,15 +37,19 @@
  *   user namespace overrides.  UNLINK needs the owner or creator uid, or
  *   CAP_IPC_OWNER.  A read-only fd can map only without PROT_WRITE and
  *   can never gain it (mprotect and mremap refuse).  A SHMIPC_OPEN_STAT
- *   fd needs no permission and allows INFO only: mmap on it fails with
- *   -EACCES (it is opened for neither reading nor writing), WAIT, WAKE
- *   and WAITV with -EBADF.  MAP_PRIVATE gives -EINVAL; a mapping past
+ *   fd needs read permission (as IPC_STAT) and allows INFO and events
+ *   (read, poll) only: mmap on it fails with -EACCES; WAIT, WAKE, WAITV,
+ *   ATTACH, DETACH, OWN and RECLAIM with -EBADF.  MAP_PRIVATE gives -EINVAL; a mapping past
  *   the region's last page gives -ENXIO; mremap() cannot grow a mapping.
  *
  * Quotas (module parameters, writable by root at run time)
  *   max_region_size  bytes of one region      (larger: -EFBIG)
  *   max_user_regions live regions per creator uid (more: -EDQUOT)
- *   max_total_bytes  bytes of all live regions (more: -ENOSPC)
+ *   max_total_bytes  bytes of all live regions, default half of RAM
+ *                    (more: -ENOSPC)
+ *   max_region_peers attached plus marked dead peers of one region
+ *                    (more: ATTACH gives -EUSERS)
+ *   max_uring_wait_ms longest parked io_uring wait (see io_uring)
  *
  * Words, wait and wake (futex semantics scoped to a region)
  *   A word is a __u32 at a byte offset of the region: 4-byte aligned and
@@ -85,19 +89,28 @@
  *   events are counted, and an OVERFLOW record carrying the count stands
  *   where they were lost: loss is never silent, and seq shows the gap.
  *
- *   Owned words: OWN registers a word of the caller's peer.  When that
- *   peer dies, the kernel sets SHMIPC_OWNER_DIED (bit 31) in each of its
- *   owned words and wakes all their waiters with -EOWNERDEAD.  A dead
- *   peer that owned words stays *marked* until someone repairs them and
- *   calls RECLAIM: a region fd opened meanwhile still gets its DEATH
- *   event (flag SHMIPC_EVENT_REPLAY).
+ *   Events carry the pid as seen in the pid namespace of the process that
+ *   opened the fd; read() returns 0 once a destroyed region's queue is
+ *   drained.
+ *
+ *   Owned words: OWN registers a word of the caller's peer (a writable
+ *   fd is needed, else -EBADF; at most SHMIPC_OWNED_MAX, else -ENOSPC).
+ *   When that peer dies, the kernel sets SHMIPC_OWNER_DIED (bit 31) in
+ *   each of its owned words and wakes all their waiters with -EOWNERDEAD.
+ *   A dead peer that owned words stays *marked* until someone repairs
+ *   them and calls RECLAIM (writable fd; a live peer gives -EBUSY): a
+ *   region fd opened meanwhile still gets its DEATH event (flag
+ *   SHMIPC_EVENT_REPLAY).  A peer that owned no words is forgotten once
+ *   its death is posted.
  *
  *   Waiters and death: a WAIT with .peer_id 0 returns -EOWNERDEAD when
  *   any peer of the region dies while it sleeps.  With .peer_id set, only
- *   that peer's death counts, and it is checked on entry too: a peer
- *   already dead gives -EOWNERDEAD at once, one that left or never
- *   existed -ESRCH.  So a waiter that depends on one peer cannot miss its
- *   death.  Waiters of a destroyed region return -EIDRM.
+ *   that peer's death counts (or a clean leave: -ESRCH), and it is checked
+ *   on entry too: a dead peer still marked gives -EOWNERDEAD at once, a
+ *   peer no longer known (left, reclaimed, dead without owned words, or
+ *   never attached) -ESRCH.  Either way a waiter that depends on one peer
+ *   cannot sleep past its end.  Waiters of a destroyed region return
+ *   -EIDRM.
  *
  *   Destroy: UNLINK with SHMIPC_UNLINK_DESTROY also tears the region
  *   down: waiters and parked io_uring waits return -EIDRM, new WAIT,
@@ -109,6 +122,10 @@
  *   shmipc_uring_wait in sqe->cmd parks a WAIT: it completes with the
  *   WAIT result on wake, deadline, death or destroy.  Closing the region
  *   fd (or exiting) cancels the caller's parked waits on it (-ECANCELED).
+ *   Linux 6.1 cannot cancel a parked command otherwise (execve(), an
+ *   SQPOLL thread's exit, a region fd used only as a fixed file), so a
+ *   parked wait lasts at most max_uring_wait_ms (default 1000): it then
+ *   completes with -EINTR, and the caller resubmits it.
  *
  * ABI rules
  *   Every flags, pad and reserved field must be zero (-EINVAL); unknown
