@@ -13,7 +13,7 @@ VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
 KSRC := build/ksrc
 DEMO_CFLAGS := -static -O2 -Wall -Wextra -Iuapi
 
-.PHONY: module tests ksrc vm-test check deps lint dkms-check demo bench clean lib
+.PHONY: module tests ksrc vm-test check check-debug deps lint dkms-check demo bench clean lib
 
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
@@ -43,6 +43,11 @@ deps:
 check: deps
 	@$(MAKE) --no-print-directory module tests
 	KVER=$(KVER) tools/check.sh
+
+# The VM tests under a KASAN/lockdep/kmemleak kernel (built once, cached).
+check-debug: tests
+	tools/install-deps.sh --debug
+	tools/check-debug.sh
 
 lint: deps
 	KVER=$(KVER) KDIR=$(KDIR) tools/lint.sh

@@ -1,7 +1,9 @@
 #!/bin/bash
 # Install the Debian 12 packages that building and testing shmipc need.
 # Quick when all are there; runs apt-get update only if something is missing.
-# Usage: install-deps.sh [--list]   (--list: just print the package names)
+# Usage: install-deps.sh [--debug] [--list]
+#   --debug: also what building the debug kernel needs (make check-debug)
+#   --list:  just print the package names
 set -euo pipefail
 
 pkgs=(
@@ -11,6 +13,10 @@ pkgs=(
 	xz-utils zstd gzip kmod perl sparse dkms
 	liburing-dev
 )
+if [ "${1:-}" = --debug ]; then
+	pkgs+=(flex bison bc libelf-dev libssl-dev)
+	shift
+fi
 if [ "${1:-}" = --list ]; then
 	printf '%s\n' "${pkgs[@]}"
 	exit 0

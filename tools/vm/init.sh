@@ -14,12 +14,22 @@ mount -t tmpfs tmpfs /tmp
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin HOME=/tmp SHMIPC_KO=/shmipc.ko
 cd /tmp || exit 1
 
+# Kernel reports stamped before this are not the module's (summarize.sh).
+echo "@@SHMIPC-INSMOD-AT $(cut -d' ' -f1 /proc/uptime)"
 if ! insmod /shmipc.ko; then
 	echo "@@SHMIPC-FAIL insmod /shmipc.ko failed"
 elif [ ! -c /dev/shmipc ]; then
 	echo "@@SHMIPC-FAIL /dev/shmipc missing after insmod"
 else
 	sh /guest.sh
+fi
+
+# Debug kernels: report leaks now (objects must be 5 s old to count).
+if [ -w /sys/kernel/debug/kmemleak ]; then
+	sleep 6
+	echo scan > /sys/kernel/debug/kmemleak
+	echo scan > /sys/kernel/debug/kmemleak
+	cat /sys/kernel/debug/kmemleak
 fi
 
 echo "@@SHMIPC-DMESG-BEGIN"
