@@ -267,7 +267,10 @@ static int module_wait(const struct shmipc_region *r, _Atomic uint32_t *word,
 	memset(&w, 0, sizeof(w));
 	w.offset = (uint64_t)((char *)word - (char *)r->base);
 	w.expected = expected;
-	w.deadline_ns = deadline_ns;
+	/* The kernel takes SHMIPC_DEADLINE_NONE but rejects other deadlines
+	 * above INT64_MAX (-EINVAL): those are ~292 years away, so forever. */
+	w.deadline_ns = deadline_ns > (uint64_t)INT64_MAX ?
+			SHMIPC_DEADLINE_NONE : deadline_ns;
 	w.peer_id = peer_id;
 	ret = xioctl(r->fd, SHMIPC_IOC_WAIT, &w);
 	if (ret == -ESRCH)
@@ -286,6 +289,7 @@ static int module_wake(const struct shmipc_region *r, _Atomic uint32_t *word,
 	memset(&w, 0, sizeof(w));
 	w.offset = (uint64_t)((char *)word - (char *)r->base);
 	w.count = count;
+	SHMIPC_TEST_COUNT_WAKE();
 	return xioctl(r->fd, SHMIPC_IOC_WAKE, &w);
 }
 

@@ -90,7 +90,9 @@ static int pid_alive(pid_t pid, uint64_t start)
 			return 0;
 		return 1;
 	}
-	/* The pidfd pins the pid: a start time read now is this process's. */
+	/* The pidfd refers to the process that had @pid when it was opened
+	 * (it does not stop the pid being reused after that process is
+	 * reaped); a start time that differs says the pid was reused. */
 	now_start = proc_start_time(pid, NULL);
 	if (start && now_start && now_start != start) {
 		close(pidfd);
@@ -122,7 +124,8 @@ static int portable_peer_alive(const struct shmipc_region *r,
 		if (atomic_load_explicit(&p->peer_id, memory_order_acquire) !=
 		    peer_id)
 			continue;
-		pid = atomic_load_explicit(&p->pid, memory_order_relaxed);
+		pid = RHDR_PID(atomic_load_explicit(&p->owner,
+						    memory_order_relaxed));
 		start = atomic_load_explicit(&p->start_time,
 					     memory_order_relaxed);
 		if (pid == 0 || pid > INT_MAX)
@@ -224,32 +227,36 @@ static int portable_attach(struct shmipc_region *r)
 	for (pass = 0; pass < 2; pass++) {
 		for (i = 0; i < SHMIPC_PEERS_MAX; i++) {
 			struct rhdr_peer *p = &h->peers[i];
+			/* Acquire: the start time written by its claimer
+			 * before it published its peer id is read below only
+			 * for a pass-1 probe; the CAS decides. */
 			uint64_t old = atomic_load_explicit(
-				&p->peer_id, memory_order_relaxed);
+				&p->owner, memory_order_acquire);
+			uint32_t pid = RHDR_PID(old);
 
-			if (pass == 0 && old != 0)
+			if (pass == 0 && pid != 0)
 				continue;
-			if (pass == 1) {
-				uint32_t pid = atomic_load_explicit(
-					&p->pid, memory_order_relaxed);
-
-				if (pid == 0 || pid > INT_MAX ||
-				    pid_alive((pid_t)pid,
-					      atomic_load_explicit(
-						      &p->start_time,
-						      memory_order_relaxed)))
-					continue;
-			}
-			/* Claim the slot (acq_rel: a whole-slot handover). */
+			if (pass == 1 && pid != 0 &&
+			    (pid > INT_MAX ||
+			     pid_alive((pid_t)pid,
+				       atomic_load_explicit(
+					       &p->start_time,
+					       memory_order_relaxed))))
+				continue;
+			/* Claim the slot from exactly what we inspected
+			 * (acq_rel: a whole-slot handover). */
 			if (!atomic_compare_exchange_strong_explicit(
-				    &p->peer_id, &old, id,
+				    &p->owner, &old,
+				    (old & ~0xffffffffULL) + RHDR_OWNER_GEN +
+					    (uint32_t)getpid(),
 				    memory_order_acq_rel,
 				    memory_order_relaxed))
 				continue;
 			atomic_store_explicit(&p->start_time, start,
 					      memory_order_relaxed);
-			/* Release: pid last, so a prober sees the start time. */
-			atomic_store_explicit(&p->pid, (uint32_t)getpid(),
+			/* Release: a prober that finds our id (acquire) sees
+			 * our pid and start time. */
+			atomic_store_explicit(&p->peer_id, id,
 					      memory_order_release);
 			r->peer_id = id;
 			r->peer_slot = (int)i;
@@ -262,17 +269,25 @@ static int portable_attach(struct shmipc_region *r)
 static void portable_detach(struct shmipc_region *r)
 {
 	struct rhdr_peer *p;
-	uint64_t mine = r->peer_id;
+	uint64_t mine = r->peer_id, owner;
 
 	if (r->peer_slot < 0)
 		return;
 	p = &region_hdr(r)->peers[r->peer_slot];
-	atomic_store_explicit(&p->pid, 0, memory_order_relaxed);
-	/* Release the slot only if it is still ours (a hostile peer may
-	 * have taken it); release order: our pid store comes first. */
-	atomic_compare_exchange_strong_explicit(&p->peer_id, &mine, 0,
-						memory_order_release,
-						memory_order_relaxed);
+	/* Relaxed: our own claim, read back (checked by the CASes). */
+	owner = atomic_load_explicit(&p->owner, memory_order_relaxed);
+	/* Release the slot only if it is still ours (a peer may have taken
+	 * it, thinking us dead): CAS the peer id first, and free the owner
+	 * word only if that succeeded and only from the exact word of our
+	 * claim, never the word of the slot's new holder.  Release: our
+	 * use of the region comes before the slot is free. */
+	if (RHDR_PID(owner) == (uint32_t)getpid() &&
+	    atomic_compare_exchange_strong_explicit(&p->peer_id, &mine, 0,
+						    memory_order_release,
+						    memory_order_relaxed))
+		atomic_compare_exchange_strong_explicit(
+			&p->owner, &owner, owner & ~0xffffffffULL,
+			memory_order_release, memory_order_relaxed);
 	r->peer_slot = -1;
 }
 
@@ -361,6 +376,7 @@ static int portable_wake(const struct shmipc_region *r,
 	long ret;
 
 	(void)r;
+	SHMIPC_TEST_COUNT_WAKE();
 	ret = futex(word, FUTEX_WAKE, count > INT_MAX ? INT_MAX : count,
 		    NULL, 0);
 	return ret < 0 ? -errno : (int)ret;

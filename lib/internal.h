@@ -26,10 +26,20 @@
 #define RHDR_MAGIC	0x52504853U	/* "SHPR" little-endian */
 #define RHDR_INIT_WAIT_MS 1000
 
-struct rhdr_peer {		/* portable backend's peer table */
+/*
+ * The portable backend's peer table.  A slot is claimed through its owner
+ * word alone: pid (low 32 bits, 0: free) and a generation (high 32 bits)
+ * bumped by every claim, so a claim of a dead slot is one CAS from the
+ * exact word inspected and cannot take a slot that changed hands since
+ * (not even to a process that got the dead one's pid).  The claimer then
+ * writes start_time and peer_id.
+ */
+#define RHDR_PID(owner)		((uint32_t)(owner))
+#define RHDR_OWNER_GEN		(1ULL << 32)
+
+struct rhdr_peer {
 	_Atomic uint64_t peer_id;	/* 0: free slot */
-	_Atomic uint32_t pid;
-	uint32_t pad;
+	_Atomic uint64_t owner;		/* pid | generation << 32 */
 	_Atomic uint64_t start_time;	/* /proc/<pid>/stat field 22 */
 	uint64_t reserved;
 };
@@ -134,6 +144,16 @@ struct shmipc_backend_ops {
 };
 
 #define SHMIPC_WORD_OWNER_DIED 0x80000000U	/* = SHMIPC_OWNER_DIED */
+
+/* Test builds (-DSHMIPC_TESTING) count the backends' wake calls, so a
+ * test can tell that a fast path made no syscall. */
+#ifdef SHMIPC_TESTING
+SHMIPC_LOCAL extern _Atomic unsigned long shmipc_test_wakes;
+#define SHMIPC_TEST_COUNT_WAKE() \
+	atomic_fetch_add_explicit(&shmipc_test_wakes, 1, memory_order_relaxed)
+#else
+#define SHMIPC_TEST_COUNT_WAKE() ((void)0)
+#endif
 
 SHMIPC_LOCAL extern const struct shmipc_backend_ops shmipc_module_ops;
 SHMIPC_LOCAL extern const struct shmipc_backend_ops shmipc_portable_ops;

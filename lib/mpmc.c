@@ -31,12 +31,13 @@
  * (-EBADMSG); CAS retries are bounded (-EAGAIN), so a hostile
  * writer cannot make a call loop forever.
  *
- * Sleeping: a blocked side increments its waiter count (seq_cst), reads
- * the sequence word, re-checks the queue and sleeps on the word.  The
- * other side publishes a slot's seq (seq_cst), then reads the count
- * (seq_cst) and only if it is non-zero bumps the word and wakes one
- * sleeper: the same Dekker pairing as the SPSC channel, with counts
- * because several may sleep.
+ * Sleeping: a blocked side sets its waiter flag (seq_cst, on every
+ * round), reads the sequence word, re-checks the queue and sleeps on the
+ * word.  The other side publishes a slot's seq (seq_cst), then takes the
+ * flag (seq_cst exchange with 0) and only if it was set bumps the word
+ * and wakes all sleepers: the same Dekker pairing as the SPSC channel.
+ * A flag, not a count: a sleeper killed while asleep cannot leave a
+ * count that makes every later publish a syscall.
  *
  */
 #include "internal.h"
@@ -62,9 +63,9 @@ struct mpmc_hdr {
 	uint8_t pad1[64 - 4];
 	_Atomic uint32_t deq_pos;
 	uint8_t pad2[64 - 4];
-	_Atomic uint32_t cons_waiters;
+	_Atomic uint32_t cons_waiters;	/* a flag: 1 while a consumer sleeps */
 	_Atomic uint32_t data_seq;
-	_Atomic uint32_t prod_waiters;
+	_Atomic uint32_t prod_waiters;	/* a flag: 1 while a producer sleeps */
 	_Atomic uint32_t space_seq;
 	uint8_t pad3[64 - 16];
 };
@@ -217,16 +218,24 @@ uint32_t shmipc_mpmc_capacity(const struct shmipc_mpmc *q)
 	return q ? q->cap : 0;
 }
 
-/* Wake one sleeper of @seq if its waiter count says one sleeps. */
+/*
+ * Wake the sleepers of @seq if the waiter flag says someone sleeps.  The
+ * flag is taken (cleared) by the waker and set again by every sleeper on
+ * every round, so a sleeper that was killed cannot leave it stuck (a count
+ * could stick, and then every later publish would make a syscall).  As a
+ * flag cannot say how many sleep, all of them are woken: each re-checks
+ * and the ones that find nothing set it again and sleep.  Waking all also
+ * means a waiter that gives up (deadline) after a wake swallows nothing.
+ */
 static void wake_one(struct shmipc_mpmc *q, _Atomic uint32_t *waiters,
 		     _Atomic uint32_t *seq)
 {
 	/* seq_cst: after our seq_cst publish of the slot (Dekker). */
-	if (!atomic_load_explicit(waiters, memory_order_seq_cst))
+	if (!atomic_exchange_explicit(waiters, 0, memory_order_seq_cst))
 		return;
 	/* Release: ordered after the slot we published. */
 	atomic_fetch_add_explicit(seq, 1, memory_order_release);
-	q->r->ops->wake(q->r, seq, 1);
+	q->r->ops->wake(q->r, seq, UINT32_MAX);
 }
 
 /*
@@ -453,6 +462,9 @@ static int holder_dead(struct shmipc_mpmc *q, bool send, uint64_t *peer)
 		atomic_store_explicit(&s->seq, pos + q->cap,
 				      memory_order_seq_cst);
 		wake_one(q, &q->h->prod_waiters, &q->h->space_seq);
+		/* The wake that woke us may have been for a later message
+		 * another consumer can take now: hand it on. */
+		wake_one(q, &q->h->cons_waiters, &q->h->data_seq);
 	}
 	*peer = 0;
 	/* Dead or left: the same loss to us.  (The module forgets a dead
@@ -478,37 +490,33 @@ static int block(struct shmipc_mpmc *q, void *msg, uint64_t deadline_ns,
 	}
 	while (ret == -EAGAIN) {
 		uint32_t s;
+		uint64_t peer;
+		int d, w;
 
+		/* Set on every round (a waker clears it).  seq_cst store and
+		 * fence: the flag is visible before we re-check (Dekker). */
+		atomic_store_explicit(waiters, 1, memory_order_seq_cst);
+		atomic_thread_fence(memory_order_seq_cst);
+		s = atomic_load_explicit(seq, memory_order_seq_cst);
+		/* After every wait too: try before looking at the deadline,
+		 * so a wake that came with the deadline is not lost. */
+		ret = send ? shmipc_mpmc_try_send(q, msg) :
+			     shmipc_mpmc_try_recv(q, msg);
+		if (ret != -EAGAIN)
+			break;
 		if (deadline_ns != SHMIPC_FOREVER &&
 		    shmipc_now_ns() >= deadline_ns)
 			return -ETIMEDOUT;
-		/* seq_cst: the count must be visible before we re-check. */
-		atomic_fetch_add_explicit(waiters, 1, memory_order_seq_cst);
-		s = atomic_load_explicit(seq, memory_order_seq_cst);
-		ret = send ? shmipc_mpmc_try_send(q, msg) :
-			     shmipc_mpmc_try_recv(q, msg);
-		if (ret == -EAGAIN) {
-			uint64_t peer;
-			int d = holder_dead(q, send, &peer);
-
-			if (d < 0) {
-				ret = d;
-			} else {
-				/* Sleep naming the holder we wait for, if
-				 * any: its death wakes us (then the next
-				 * round repairs).  Other deaths, a clean
-				 * leave or a slice are spurious wake-ups. */
-				int w = q->r->ops->wait(q->r, seq, s,
-							deadline_ns, peer);
-
-				if (w && w != -EAGAIN && w != -EINTR &&
-				    w != -ETIMEDOUT && w != -EOWNERDEAD &&
-				    w != -EPIPE)
-					ret = w;
-			}
-		}
-		/* Relaxed: only a hint for wakers. */
-		atomic_fetch_sub_explicit(waiters, 1, memory_order_relaxed);
+		d = holder_dead(q, send, &peer);
+		if (d < 0)
+			return d;
+		/* Sleep naming the holder we wait for, if any: its death
+		 * wakes us (then the next round repairs).  Other deaths, a
+		 * clean leave or a slice are spurious wake-ups. */
+		w = q->r->ops->wait(q->r, seq, s, deadline_ns, peer);
+		if (w && w != -EAGAIN && w != -EINTR && w != -ETIMEDOUT &&
+		    w != -EOWNERDEAD && w != -EPIPE)
+			return w;
 	}
 	return ret;
 }

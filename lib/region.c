@@ -12,6 +12,10 @@
 #include <unistd.h>
 #include <sys/mman.h>
 
+#ifdef SHMIPC_TESTING
+_Atomic unsigned long shmipc_test_wakes;
+#endif
+
 /* ------------------------------------------------------------------ */
 /* Backend selection */
 

@@ -12,7 +12,8 @@
  *           space_seq); written only around sleeps, so the line stays
  *           shared-clean on the fast path
  *   line 4  the two ends: (peer id, state) each; state is an owned word
- *           on the module backend (the kernel sets bit 31 on death)
+ *           on the module backend (the kernel sets bit 31 on death) and
+ *           carries a takeover generation (see END_TAKING)
  * Cursors are free-running 32-bit counters; capacity is a power of two,
  * so head - tail (mod 2^32) is the fill level and must be <= capacity:
  * anything else is a corrupt cursor (-EBADMSG).
@@ -25,8 +26,9 @@
  * Sleeping (the waiter flag): the sleeper sets its flag (seq_cst), reads
  * the sequence word, re-checks the ring, and sleeps on the sequence word
  * if nothing changed.  The other side, after publishing its cursor
- * (seq_cst), reads the flag (seq_cst) and only if it is set bumps the
- * sequence word and wakes.  Both pairs being seq_cst, at least one side
+ * (seq_cst), takes the flag (seq_cst exchange with 0) and only if it was
+ * set bumps the sequence word and wakes; the sleeper sets it again on
+ * every round, so a sleeper killed asleep leaves at most one extra wake.  Both pairs being seq_cst, at least one side
  * sees the other's store (Dekker): either the sleeper sees the new
  * cursor, or the publisher sees the flag and its bump makes the sleeper's
  * wait return -EAGAIN.  Closing an end always bumps and wakes.
@@ -40,15 +42,32 @@
 #define SPSC_MAGIC	0x43505353U	/* "SSPC" */
 #define SPSC_SPINS	4096		/* polls before sleeping */
 
+/*
+ * An end's state word: bits 0-1 the END_* value, bits 2-23 a generation
+ * bumped by every takeover, bits 24-30 zero (else -EBADMSG), bit 31
+ * SHMIPC_WORD_OWNER_DIED.  The state word
+ * is the single point of arbitration between takers: a taker CASes it
+ * from the exact value it inspected (generation included) to TAKING of
+ * the next generation, then writes the peer id, then stores OPEN.  So a
+ * taker whose snapshot went stale fails its CAS, and the peer id read
+ * after a state (acquire) belongs to that state as long as the state
+ * word still holds it.
+ */
 enum {
 	END_FREE = 0,
 	END_OPEN = 1,
 	END_CLOSED = 2,
+	END_TAKING = 3,
 };
+
+#define END_BASE_MASK	3U
+#define END_GEN_SHIFT	2
+#define END_GEN_MASK	0x00fffffcU
+#define END_RSVD_MASK	0x7f000000U
 
 struct spsc_end {
 	_Atomic uint64_t peer;
-	_Atomic uint32_t state;	/* END_* | SHMIPC_WORD_OWNER_DIED */
+	_Atomic uint32_t state;	/* END_* | generation | OWNER_DIED */
 	uint32_t pad;
 };
 
@@ -94,6 +113,7 @@ struct shmipc_spsc {
 	uint32_t pos;		/* our cursor (head or tail), authoritative */
 	uint32_t other_cache;	/* last seen cursor of the other side */
 	uint32_t pending;	/* reserved / peeked, not yet committed */
+	uint32_t my_state;	/* our end's state word while we hold it */
 };
 
 static inline void cpu_relax(void)
@@ -183,26 +203,38 @@ static int spsc_check(struct shmipc_spsc *ch, uint64_t off, uint64_t size)
 	return 0;
 }
 
-/* Does an end state word hold a valid value? */
+/* Does an end state word hold a valid value?  *@base: its END_* value. */
 static int end_state(uint32_t st, uint32_t *base)
 {
-	*base = st & ~SHMIPC_WORD_OWNER_DIED;
-	return *base > END_CLOSED ? -EBADMSG : 0;
+	*base = st & END_BASE_MASK;
+	return st & END_RSVD_MASK ? -EBADMSG : 0;
 }
 
-/* The peer of @end died: make it durable in its state word. */
-static void mark_died(struct spsc_end *end, uint64_t peer)
+/* The state word of the next takeover after @st, with END_* @base. */
+static uint32_t end_next(uint32_t st, uint32_t base)
 {
-	uint32_t st = END_OPEN;
+	return ((st + (1U << END_GEN_SHIFT)) & END_GEN_MASK) | base;
+}
 
-	/* Relaxed load, then a CAS from exactly OPEN: only a state that still
-	 * belongs to the dead peer gets the bit. */
-	if (atomic_load_explicit(&end->peer, memory_order_relaxed) != peer)
+/*
+ * The peer of @end died while @end's state was @st (OPEN, bit clear):
+ * make it durable in its state word.  Portable backend only: on the
+ * module the kernel sets the bit in the owned word itself, and a write
+ * here could hit a successor's word.  The CAS from exactly @st
+ * (generation included) cannot mark a successor that took over since.
+ */
+static void mark_died(const struct shmipc_region *r, struct spsc_end *end,
+		      uint32_t st)
+{
+	if (r->ops->kind == SHMIPC_BACKEND_MODULE)
 		return;
+	/* Relaxed: the bit carries no data; readers only test it. */
 	atomic_compare_exchange_strong_explicit(
-		&end->state, &st, END_OPEN | SHMIPC_WORD_OWNER_DIED,
+		&end->state, &st, st | SHMIPC_WORD_OWNER_DIED,
 		memory_order_relaxed, memory_order_relaxed);
 }
+
+#define TAKE_TRIES 4	/* CAS losses to a concurrent change before -EBUSY */
 
 static int spsc_take_role(struct shmipc_spsc *ch)
 {
@@ -210,37 +242,54 @@ static int spsc_take_role(struct shmipc_spsc *ch)
 	struct spsc_end *end = ch->mine;
 	uint64_t me = shmipc_region_peer_id(ch->r);
 	uint64_t old;
-	uint32_t st, base;
-	int ret;
+	uint32_t st, base, taking, open;
+	unsigned int tries;
+	bool died;
+	int ret, owned;
 
-	/* Acquire: what the previous holder wrote before leaving. */
-	st = atomic_load_explicit(&end->state, memory_order_acquire);
-	old = atomic_load_explicit(&end->peer, memory_order_acquire);
-	if (end_state(st, &base))
-		return -EBADMSG;
-	if (base == END_OPEN && !(st & SHMIPC_WORD_OWNER_DIED)) {
-		if (old == me)
-			return -EBUSY;
-		ret = ops->peer_alive(ch->r, old);
-		if (ret == 1)
-			return -EBUSY;
-		if (ret == -EOWNERDEAD)
-			st |= SHMIPC_WORD_OWNER_DIED;
+	for (tries = 0; tries < TAKE_TRIES; tries++) {
+		/* Acquire: what the previous holder wrote before leaving,
+		 * and the peer id written before this state was stored. */
+		st = atomic_load_explicit(&end->state, memory_order_acquire);
+		old = atomic_load_explicit(&end->peer, memory_order_acquire);
+		if (end_state(st, &base))
+			return -EBADMSG;
+		died = st & SHMIPC_WORD_OWNER_DIED;
+		if (base == END_TAKING && !died)
+			return -EBUSY;	/* another taker is between its steps */
+		if (base == END_OPEN && !died) {
+			if (old == me)
+				return -EBUSY;
+			ret = ops->peer_alive(ch->r, old);
+			if (ret == 1)
+				return -EBUSY;
+			died = ret == -EOWNERDEAD;
+		}
+		/* Module: own the word before it is ours, so that if we die
+		 * from here on the kernel marks it and the end is not wedged
+		 * in TAKING. */
+		owned = ops->own(ch->r, &end->state, false);
+		if (owned && owned != -EEXIST)
+			return owned;
+		taking = end_next(st, END_TAKING);
+		/* acq_rel: exactly one taker of this snapshot wins; acquire
+		 * of what the previous holder published. */
+		if (atomic_compare_exchange_strong_explicit(
+			    &end->state, &st, taking, memory_order_acq_rel,
+			    memory_order_relaxed))
+			break;
+		if (!owned)
+			ops->own(ch->r, &end->state, true);
 	}
-	/* acq_rel: one of several racing takers wins; it then owns the end. */
-	if (!atomic_compare_exchange_strong_explicit(&end->peer, &old, me,
-						     memory_order_acq_rel,
-						     memory_order_relaxed))
+	if (tries == TAKE_TRIES)
 		return -EBUSY;
-	ret = ops->own(ch->r, &end->state, false);
-	if (ret && ret != -EEXIST) {
-		atomic_store_explicit(&end->state, END_CLOSED,
-				      memory_order_release);
-		return ret;
-	}
+	/* Relaxed: published by the release (seq_cst) store of OPEN. */
+	atomic_store_explicit(&end->peer, me, memory_order_relaxed);
+	open = end_next(st, END_OPEN);
+	ch->my_state = open;
 	/* seq_cst: ordered with the other side's reads of our state. */
-	atomic_store_explicit(&end->state, END_OPEN, memory_order_seq_cst);
-	if ((st & SHMIPC_WORD_OWNER_DIED) && old)
+	atomic_store_explicit(&end->state, open, memory_order_seq_cst);
+	if (died && old)
 		ops->reclaim(ch->r, old);	/* its word is repaired now */
 	return 0;
 }
@@ -307,9 +356,12 @@ static void wake_other(struct shmipc_spsc *ch, bool force)
 		flag = &h->prod_waiting;
 		seq = &h->space_seq;
 	}
-	/* seq_cst: the Dekker pair with the sleeper's flag store and cursor
-	 * load (see the top of this file). */
-	if (!force && !atomic_load_explicit(flag, memory_order_seq_cst))
+	/* seq_cst exchange: the Dekker pair with the sleeper's flag store and
+	 * cursor load (see the top of this file).  Clearing the flag as we
+	 * take it means a sleeper that was killed leaves at most one wasted
+	 * wake behind, not a syscall on every later publish: a live sleeper
+	 * sets it again on each round. */
+	if (!atomic_exchange_explicit(flag, 0, memory_order_seq_cst) && !force)
 		return;
 	/* Release: the bump is ordered after our cursor store. */
 	atomic_fetch_add_explicit(seq, 1, memory_order_release);
@@ -320,17 +372,23 @@ int shmipc_spsc_close(struct shmipc_spsc *ch)
 {
 	struct spsc_end *end;
 	uint64_t me;
+	uint32_t st;
 
 	if (!ch)
 		return 0;
 	end = ch->mine;
 	me = shmipc_region_peer_id(ch->r);
-	/* Only if the end is still ours (a hostile peer may have taken it). */
-	if (atomic_load_explicit(&end->peer, memory_order_relaxed) == me) {
+	/* Only if the end is still ours (a hostile peer may have taken it):
+	 * CAS from our own OPEN word, keeping its generation.  seq_cst:
+	 * before the bump that tells the other side.  CLOSED is stored
+	 * before the ownership goes, so a death in between reads as one. */
+	st = ch->my_state;
+	if (atomic_load_explicit(&end->peer, memory_order_relaxed) == me &&
+	    atomic_compare_exchange_strong_explicit(
+		    &end->state, &st,
+		    (st & END_GEN_MASK) | END_CLOSED,
+		    memory_order_seq_cst, memory_order_relaxed)) {
 		ch->r->ops->own(ch->r, &end->state, true);
-		/* seq_cst: before the bump that tells the other side. */
-		atomic_store_explicit(&end->state, END_CLOSED,
-				      memory_order_seq_cst);
 		wake_other(ch, true);
 	}
 	free(ch);
@@ -580,24 +638,25 @@ int shmipc_spsc_release(struct shmipc_spsc *ch, unsigned int k)
 
 /*
  * The other end's state: 0 (open, *@peer its id; or not attached yet,
- * *@peer 0), -EOWNERDEAD, -EPIPE, -EBADMSG.
+ * *@peer 0), -EOWNERDEAD, -EPIPE, -EBADMSG.  *@st: the state word read.
  */
-static int other_status(struct shmipc_spsc *ch, uint64_t *peer)
+static int other_status(struct shmipc_spsc *ch, uint64_t *peer, uint32_t *st)
 {
-	uint32_t st, base;
+	uint32_t base;
 
 	/* seq_cst: after our flag store (a close's state store is seq_cst
-	 * and followed by a bump of our sequence word). */
-	st = atomic_load_explicit(&ch->other->state, memory_order_seq_cst);
+	 * and followed by a bump of our sequence word); also acquire, so
+	 * the peer id read next is at least the one of this state. */
+	*st = atomic_load_explicit(&ch->other->state, memory_order_seq_cst);
 	*peer = atomic_load_explicit(&ch->other->peer, memory_order_relaxed);
-	if (end_state(st, &base))
+	if (end_state(*st, &base))
 		return -EBADMSG;
-	if (st & SHMIPC_WORD_OWNER_DIED)
+	if (*st & SHMIPC_WORD_OWNER_DIED)
 		return -EOWNERDEAD;
 	if (base == END_CLOSED)
 		return -EPIPE;
-	if (base == END_FREE)
-		*peer = 0;
+	if (base != END_OPEN)
+		*peer = 0;	/* free, or being taken: wait for anyone */
 	return 0;
 }
 
@@ -633,28 +692,41 @@ static int block(struct shmipc_spsc *ch, void *msg, uint64_t deadline_ns)
 		cpu_relax();
 	}
 	for (;;) {
-		uint64_t peer;
-		uint32_t s;
+		uint64_t peer, peer2;
+		uint32_t s, st, st2;
 
-		/* seq_cst: the flag store must precede our re-check of the
-		 * cursor (Dekker with publish()/wake_other()). */
+		/* Set again on every round: the waker clears it when it
+		 * wakes us.  seq_cst store, then a seq_cst fence: the flag
+		 * store precedes our re-check of the cursor (the Dekker pair
+		 * with publish()/wake_other(); the fence is what C11 needs
+		 * for a store-load order). */
 		atomic_store_explicit(flag, 1, memory_order_seq_cst);
+		atomic_thread_fence(memory_order_seq_cst);
 		s = atomic_load_explicit(seq, memory_order_seq_cst);
 		ret = try_once(ch, msg);
 		if (ret) {
 			atomic_store_explicit(flag, 0, memory_order_relaxed);
 			return ret < 0 ? ret : 0;
 		}
-		gone = other_status(ch, &peer);
+		gone = other_status(ch, &peer, &st);
 		if (!gone) {
 			ret = ops->wait(ch->r, seq, s, deadline_ns, peer);
 			if (ret == -EOWNERDEAD && peer)
-				mark_died(ch->other, peer);
-			if (ret == -EOWNERDEAD || ret == -EPIPE ||
-			    ret == -ETIMEDOUT)
+				mark_died(ch->r, ch->other, st);
+			if (ret == -EPIPE) {
+				/* Peer unknown: a clean close, or a crash whose
+				 * record was reclaimed (then the state says so),
+				 * or a successor took over (then go on). */
+				gone = other_status(ch, &peer2, &st2);
+				if (!gone && (st2 != st || peer2 != peer))
+					ret = 0;
+				else if (!gone)
+					gone = -EPIPE;
+			} else if (ret == -EOWNERDEAD || ret == -ETIMEDOUT) {
 				gone = ret;
-			else if (ret && ret != -EAGAIN && ret != -EINTR)
+			} else if (ret && ret != -EAGAIN && ret != -EINTR) {
 				gone = ret;
+			}
 		}
 		atomic_store_explicit(flag, 0, memory_order_relaxed);
 		if (gone) {

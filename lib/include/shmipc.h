@@ -49,7 +49,11 @@
  *       poll, process start time against pid reuse) when a blocking call
  *       starts and every SHMIPC_PORTABLE_SLICE_MS while it sleeps: death
  *       is noticed within that slice, not at once;
- *     - a region holds at most SHMIPC_PEERS_MAX live peers (-EUSERS).
+ *     - a region holds at most SHMIPC_PEERS_MAX live peers (-EUSERS);
+ *     - anyone who may write /dev/shm/shmipc.<name> can also shrink it:
+ *       a peer then touching the lost pages gets SIGBUS;
+ *     - peers are told apart by pid: peers in different pid namespaces
+ *       sharing /dev/shm cannot be told apart (nor their deaths seen).
  *   SHMIPC_BACKEND=module forces the module (failing if it is missing).
  */
 #ifndef SHMIPC_H
@@ -226,8 +230,15 @@ int shmipc_spsc_create(struct shmipc_region *r, const char *key,
  * Module backend: the end's state word becomes an owned word of this
  * process (the kernel marks it when the process dies); a process can own
  * at most 64 words per region, so at most 64 open ends (-ENOSPC).
+ * Takers race through the end's state word: exactly one wins, the others
+ * get -EBUSY (also while another taker is between its steps).  A new
+ * consumer continues from the last released position: messages the dead
+ * consumer had received (or peeked) but not yet released are delivered
+ * again (at-least-once on takeover).  Portable backend: a taker killed in
+ * the few instructions of its takeover leaves the end busy for good.
  * Errors: -EINVAL, -ENOENT, -EBUSY, -EBADMSG (corrupt ring header),
- * -EPROTONOSUPPORT, -ENOMEM, -ENOSPC.
+ * -EPROTONOSUPPORT, -ENOMEM, -ENOSPC, -EAGAIN (the channel's header is
+ * not initialized yet, after about a second of waiting).
  */
 int shmipc_spsc_open(struct shmipc_region *r, const char *key,
 		     enum shmipc_role role, struct shmipc_spsc **out);
@@ -299,8 +310,9 @@ int shmipc_spsc_release(struct shmipc_spsc *ch, unsigned int k);
  * to wake us; it makes no syscall otherwise).  Returns 0, -ETIMEDOUT,
  * -EOWNERDEAD (the other end's process died), -EPIPE (the other end
  * closed; a receiver first gets every message that was sent), -EBADMSG,
- * -EPERM.  With nobody attached on the other side yet, they wait for one.
- * The portable backend notices a death within SHMIPC_PORTABLE_SLICE_MS.
+ * -EPERM, -EIDRM (module: the region was destroyed).  With nobody
+ * attached on the other side yet, they wait for one.  The portable
+ * backend notices a death within SHMIPC_PORTABLE_SLICE_MS.
  */
 int shmipc_spsc_send(struct shmipc_spsc *ch, const void *msg,
 		     uint64_t deadline_ns);
@@ -355,16 +367,20 @@ int shmipc_mpmc_peek(struct shmipc_mpmc *q, const void **slot,
 int shmipc_mpmc_release(struct shmipc_mpmc *q, uint32_t ticket);
 
 /*
- * Blocking until @deadline_ns: spin, then sleep (a waiter count tells
- * the other side to wake one sleeper).  0, -ETIMEDOUT, -EBADMSG, or
+ * Blocking until @deadline_ns: spin, then sleep (a waiter flag tells
+ * the other side to wake the sleepers; after a blocking call, the next
+ * publish on the other side may make one wake syscall).  0, -ETIMEDOUT, -EBADMSG, or
  * -EOWNERDEAD: the process holding the slot this call waits for died (or
  * left the region) between claiming and finishing it.  The
  * call repairs the queue (a lost message is skipped, a slot held by a
  * dead consumer is freed) and reports it once; later calls go on.  A
  * holder killed in the few instructions between its claim and the
- * record of its peer id is not detected: then the call waits until its
- * deadline.  The portable backend notices a death within
- * SHMIPC_PORTABLE_SLICE_MS.
+ * record of its peer id is not detected: then that position stays
+ * claimed for good, and every later blocking call that needs it (sends
+ * once the queue wraps onto that slot, receives once they reach that
+ * position) waits until its deadline; non-blocking calls get -EAGAIN.
+ * Module: -EIDRM when the region was destroyed.  The portable backend
+ * notices a death within SHMIPC_PORTABLE_SLICE_MS.
  */
 int shmipc_mpmc_send(struct shmipc_mpmc *q, const void *msg,
 		     uint64_t deadline_ns);

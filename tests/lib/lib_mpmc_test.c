@@ -570,4 +570,41 @@ TEST_F(mpmc, corrupt_sequences)
 	EXPECT_GT(dl, shmipc_now_ns());
 }
 
+extern _Atomic unsigned long shmipc_test_wakes;
+
+/* A consumer killed while it sleeps cannot leave a waiter count behind:
+ * the next send may wake once, later sends make no wake syscall. */
+TEST_F_TIMEOUT(mpmc, killed_sleeper_no_stuck_waiters, 60)
+{
+	unsigned long before;
+	struct tmsg m;
+	pid_t pid;
+	int i;
+
+	pid = lt_fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct shmipc_region *r;
+		struct shmipc_mpmc *q;
+
+		if (shmipc_region_open(self->name, 0, 0, 0, &r) ||
+		    shmipc_mpmc_open(r, "q", &q))
+			_exit(2);
+		shmipc_mpmc_recv(q, &m, SHMIPC_FOREVER);
+		_exit(1);
+	}
+	/* Wait until it sleeps (the consumers' waiter word set). */
+	for (i = 0; i < 10000 && !*word(self, 192); i++)
+		lt_sleep_ms(1);
+	ASSERT_NE(0, *word(self, 192));
+	kill(pid, SIGKILL);
+	EXPECT_EQ(128 + SIGKILL, lt_reap(pid));
+	memset(&m, 0, sizeof(m));
+	ASSERT_EQ(0, shmipc_mpmc_try_send(self->q, &m));
+	before = atomic_load(&shmipc_test_wakes);
+	for (i = 1; i < 6; i++)
+		ASSERT_EQ(0, shmipc_mpmc_try_send(self->q, &m));
+	EXPECT_EQ(before, atomic_load(&shmipc_test_wakes));
+}
+
 TEST_HARNESS_MAIN

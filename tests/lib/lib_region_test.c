@@ -373,4 +373,37 @@ TEST_F(region, uninitialized_header_times_out)
 	EXPECT_EQ(0, reopen(self->name));
 }
 
+/* Portable: a peer whose table slot was taken over (thought dead) must
+ * not clear the new holder's pid when it leaves. */
+#define PEERS_OFF	128	/* struct rhdr: the peer table */
+#define PEER_SIZE	32	/* peer_id at 0, pid (low half of owner) at 8 */
+
+TEST_F(region, detach_spares_new_slot_holder)
+{
+	struct shmipc_region *r2 = NULL;
+	char *base = shmipc_region_base(self->r);
+	uint64_t id;
+	char *slot = NULL;
+	int i;
+
+	if (shmipc_backend() != SHMIPC_BACKEND_PORTABLE)
+		return;		/* the module keeps peers in the kernel */
+	ASSERT_EQ(0, shmipc_region_open(self->name, 0, 0, 0, &r2));
+	id = shmipc_region_peer_id(r2);
+	for (i = 0; i < SHMIPC_PEERS_MAX; i++) {
+		char *p = base + PEERS_OFF + i * PEER_SIZE;
+
+		if (__atomic_load_n((uint64_t *)p, __ATOMIC_RELAXED) == id)
+			slot = p;
+	}
+	ASSERT_NE(NULL, slot);
+	/* Another (live: our pid) peer took the slot over. */
+	__atomic_store_n((uint64_t *)slot, id + 1000, __ATOMIC_RELAXED);
+	ASSERT_EQ(0, shmipc_region_close(r2));
+	EXPECT_EQ(id + 1000,
+		  __atomic_load_n((uint64_t *)slot, __ATOMIC_RELAXED));
+	EXPECT_EQ((uint32_t)getpid(),
+		  __atomic_load_n((uint32_t *)(slot + 8), __ATOMIC_RELAXED));
+}
+
 TEST_HARNESS_MAIN

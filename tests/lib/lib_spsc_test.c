@@ -633,7 +633,7 @@ TEST_F(spsc, corrupt_end_state)
 
 	ASSERT_EQ(0, shmipc_spsc_open(self->r, "ch", SHMIPC_CONSUMER,
 				      &self->cons));
-	*word(self, H_PROD_STATE) = 77;
+	*word(self, H_PROD_STATE) = 0x40000001U;	/* a reserved bit */
 	EXPECT_EQ(-EBADMSG, shmipc_spsc_recv(self->cons, &m, dl));
 	EXPECT_EQ(-EBADMSG, shmipc_spsc_open(self->r, "ch", SHMIPC_PRODUCER,
 					     &p2));
@@ -795,6 +795,147 @@ TEST_F_TIMEOUT(spsc, hostile_fuzz, 120)
 	TH_LOG("%u calls in %llu ms: %u succeeded, %u corrupt, %u other",
 	       i, (unsigned long long)((shmipc_now_ns() - t0) / LT_MS), ok,
 	       corrupt, other);
+}
+
+/* ------------------------------------------------------------------ */
+/* Review fixes */
+
+/* Two handles race to take the same free / closed role: never both win
+ * (the state word arbitrates).  Statistical: bounded rounds and time. */
+#define RACE_ROUNDS 200000
+
+struct racer {
+	struct shmipc_region *r;
+	pthread_barrier_t *bar;
+	struct racer *other;
+	_Atomic int *stop;
+	uint64_t end;
+	int ret;
+	unsigned int both, rounds;
+};
+
+static void *race_open(void *arg)
+{
+	struct racer *t = arg;
+	unsigned int round;
+
+	for (round = 0; round < RACE_ROUNDS; round++) {
+		struct shmipc_spsc *ch = NULL;
+		int stop;
+
+		pthread_barrier_wait(t->bar);
+		/* Relaxed: the barriers order everything. */
+		stop = atomic_load_explicit(t->stop, memory_order_relaxed);
+		if (!stop)
+			t->ret = shmipc_spsc_open(t->r, "ch", SHMIPC_PRODUCER,
+						  &ch);
+		pthread_barrier_wait(t->bar);
+		if (stop)
+			break;
+		if (!t->ret && !t->other->ret)
+			t->both++;
+		t->rounds++;
+		/* One thread bounds the time; the other sees it after the
+		 * next barrier.  Never asserted on. */
+		if (t->end && shmipc_now_ns() >= t->end)
+			atomic_store_explicit(t->stop, 1,
+					      memory_order_relaxed);
+		pthread_barrier_wait(t->bar);
+		shmipc_spsc_close(ch);
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(spsc, role_race_one_winner, 120)
+{
+	uint64_t end = shmipc_deadline_in(5000 * LT_MS);
+	struct shmipc_region *r2 = NULL;
+	struct racer a = { 0 }, b = { 0 };
+	pthread_barrier_t bar;
+	_Atomic int stop = 0;
+	pthread_t ta, tb;
+
+	ASSERT_EQ(0, shmipc_region_open(self->name, 0, 0, 0, &r2));
+	ASSERT_EQ(0, pthread_barrier_init(&bar, NULL, 2));
+	a.r = self->r;
+	b.r = r2;
+	a.bar = b.bar = &bar;
+	a.other = &b;
+	b.other = &a;
+	a.stop = b.stop = &stop;
+	a.end = end;
+	ASSERT_EQ(0, pthread_create(&ta, NULL, race_open, &a));
+	ASSERT_EQ(0, pthread_create(&tb, NULL, race_open, &b));
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	pthread_barrier_destroy(&bar);
+	shmipc_region_close(r2);
+	EXPECT_EQ(0, a.both) TH_LOG("both won in %u of %u rounds", a.both,
+				    a.rounds);
+}
+
+extern _Atomic unsigned long shmipc_test_wakes;
+
+/* A consumer killed while it sleeps leaves its waiter flag set: the next
+ * send may wake once, later sends make no wake syscall. */
+TEST_F_TIMEOUT(spsc, killed_sleeper_no_stuck_flag, 60)
+{
+	unsigned long before;
+	struct msg m;
+	pid_t pid;
+	int i;
+
+	ASSERT_EQ(0, shmipc_spsc_open(self->r, "ch", SHMIPC_PRODUCER,
+				      &self->prod));
+	pid = lt_fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct shmipc_spsc *ch = child_open(self->name,
+						    SHMIPC_CONSUMER);
+
+		shmipc_spsc_recv(ch, &m, SHMIPC_FOREVER);
+		_exit(1);
+	}
+	/* Wait until it sleeps (its flag set), then kill it. */
+	for (i = 0; i < 10000 && !*word(self, 192); i++)
+		lt_sleep_ms(1);
+	ASSERT_NE(0, *word(self, 192));
+	kill(pid, SIGKILL);
+	EXPECT_EQ(128 + SIGKILL, lt_reap(pid));
+	msg_fill(&m, 0);
+	ASSERT_EQ(0, shmipc_spsc_try_send(self->prod, &m));
+	before = atomic_load(&shmipc_test_wakes);
+	for (i = 1; i < 6; i++) {
+		msg_fill(&m, (uint64_t)i);
+		ASSERT_EQ(0, shmipc_spsc_try_send(self->prod, &m));
+	}
+	EXPECT_EQ(before, atomic_load(&shmipc_test_wakes));
+}
+
+/* A deadline above INT64_MAX (not SHMIPC_FOREVER) is as good as forever:
+ * the module rejects such deadlines, the library must not pass them. */
+static void *send_later(void *arg)
+{
+	struct shmipc_spsc *ch = arg;
+	struct msg m;
+
+	lt_sleep_ms(100);
+	msg_fill(&m, 3);
+	shmipc_spsc_try_send(ch, &m);
+	return NULL;
+}
+
+TEST_F(spsc, huge_deadline)
+{
+	pthread_t t;
+	struct msg m;
+
+	open_both(_metadata, self);
+	ASSERT_EQ(0, pthread_create(&t, NULL, send_later, self->prod));
+	EXPECT_EQ(0, shmipc_spsc_recv(self->cons, &m,
+				      (uint64_t)INT64_MAX + 12345));
+	pthread_join(t, NULL);
+	EXPECT_TRUE(msg_ok(&m, 3));
 }
 
 TEST_HARNESS_MAIN
