@@ -11,6 +11,7 @@
 #endif
 #include <errno.h>
 #include <stdatomic.h>
+#include <time.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -99,6 +100,27 @@ struct shmipc_region {
 	int attached;
 	uint32_t mode;
 };
+
+/*
+ * Wait (at most RHDR_INIT_WAIT_MS) for a creator to publish the @magic of
+ * a shared header: 0 when it is @want, -EBADMSG when it is something
+ * else, -EAGAIN when it never came.  Acquire: pairs with the creator's
+ * release store of the magic, after which the rest of the header reads
+ * as written.
+ */
+static inline int shmipc_await_magic(_Atomic uint32_t *magic, uint32_t want)
+{
+	uint64_t end = shmipc_now_ns() + RHDR_INIT_WAIT_MS * 1000000ULL;
+	struct timespec ts = { 0, 1000000 };
+	uint32_t m;
+
+	while ((m = atomic_load_explicit(magic, memory_order_acquire)) == 0) {
+		if (shmipc_now_ns() >= end)
+			return -EAGAIN;
+		nanosleep(&ts, NULL);
+	}
+	return m == want ? 0 : -EBADMSG;
+}
 
 static inline struct rhdr *region_hdr(const struct shmipc_region *r)
 {

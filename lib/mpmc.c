@@ -147,9 +147,8 @@ int shmipc_mpmc_create(struct shmipc_region *r, const char *key,
 int shmipc_mpmc_open(struct shmipc_region *r, const char *key,
 		     struct shmipc_mpmc **out)
 {
-	uint64_t end = shmipc_now_ns() + RHDR_INIT_WAIT_MS * 1000000ULL;
 	uint64_t off, size, slots_off;
-	uint32_t magic, msg, stride, cap;
+	uint32_t msg, stride, cap;
 	struct shmipc_mpmc *q;
 	struct mpmc_hdr *h;
 	int ret;
@@ -163,17 +162,9 @@ int shmipc_mpmc_open(struct shmipc_region *r, const char *key,
 	h = shmipc_region_ptr(r, off, sizeof(*h));
 	if (!h || size < sizeof(*h))
 		return -EBADMSG;
-	/* Acquire: pairs with the creator's release of the magic. */
-	while ((magic = atomic_load_explicit(&h->magic,
-					     memory_order_acquire)) == 0) {
-		struct timespec ts = { 0, 1000000 };
-
-		if (shmipc_now_ns() >= end)
-			return -EAGAIN;
-		nanosleep(&ts, NULL);
-	}
-	if (magic != MPMC_MAGIC)
-		return -EBADMSG;
+	ret = shmipc_await_magic(&h->magic, MPMC_MAGIC);
+	if (ret)
+		return ret;
 	if (h->version != SHMIPC_LIB_VERSION)
 		return -EPROTONOSUPPORT;
 	msg = h->msg_size;

@@ -197,20 +197,10 @@ static void hdr_init(struct shmipc_region *r)
 static int hdr_check(struct shmipc_region *r)
 {
 	struct rhdr *h = region_hdr(r);
-	uint64_t end = shmipc_now_ns() + RHDR_INIT_WAIT_MS * 1000000ULL;
-	uint32_t magic;
+	int ret = shmipc_await_magic(&h->magic, RHDR_MAGIC);
 
-	/* Acquire: pairs with hdr_init()'s release of the magic. */
-	while ((magic = atomic_load_explicit(&h->magic,
-					     memory_order_acquire)) == 0) {
-		struct timespec ts = { 0, 1000000 };
-
-		if (shmipc_now_ns() >= end)
-			return -EAGAIN;
-		nanosleep(&ts, NULL);
-	}
-	if (magic != RHDR_MAGIC)
-		return -EBADMSG;
+	if (ret)
+		return ret;
 	if (h->version != SHMIPC_LIB_VERSION)
 		return -EPROTONOSUPPORT;
 	if (h->hdr_size != SHMIPC_REGION_HDR_SIZE ||

@@ -165,23 +165,15 @@ int shmipc_spsc_create(struct shmipc_region *r, const char *key,
 static int spsc_check(struct shmipc_spsc *ch, uint64_t off, uint64_t size)
 {
 	struct spsc_hdr *h = ch->h;
-	uint64_t end = shmipc_now_ns() + RHDR_INIT_WAIT_MS * 1000000ULL;
-	uint32_t magic, msg, stride, cap;
+	uint32_t msg, stride, cap;
 	uint64_t slots_off;
+	int ret;
 
 	if (size < sizeof(*h))
 		return -EBADMSG;
-	/* Acquire: pairs with the creator's release of the magic. */
-	while ((magic = atomic_load_explicit(&h->magic,
-					     memory_order_acquire)) == 0) {
-		struct timespec ts = { 0, 1000000 };
-
-		if (shmipc_now_ns() >= end)
-			return -EAGAIN;
-		nanosleep(&ts, NULL);
-	}
-	if (magic != SPSC_MAGIC)
-		return -EBADMSG;
+	ret = shmipc_await_magic(&h->magic, SPSC_MAGIC);
+	if (ret)
+		return ret;
 	if (h->version != SHMIPC_LIB_VERSION)
 		return -EPROTONOSUPPORT;
 	msg = h->msg_size;
