@@ -566,26 +566,34 @@ static uint32_t run_len(const struct shmipc_spsc *ch, uint32_t n,
 	return k < to_end ? k : to_end;
 }
 
-int shmipc_spsc_reserve(struct shmipc_spsc *ch, unsigned int n, void **slots)
+/*
+ * Lend the caller the next contiguous run of up to @n slots that @role
+ * may touch (reserve: free slots; peek: full ones), found by @have.
+ */
+static int spsc_lend(struct shmipc_spsc *ch, enum shmipc_role role,
+		     unsigned int n, void **slots,
+		     int (*have)(struct shmipc_spsc *, uint32_t, uint32_t *))
 {
-	uint32_t f;
+	uint32_t k;
 	int ret;
 
 	if (!ch || !slots)
 		return -EINVAL;
-	if (ch->role != SHMIPC_PRODUCER)
+	if (ch->role != role)
 		return -EPERM;
-	ret = prod_free(ch, n, &f);
+	ret = have(ch, n, &k);
 	if (ret)
 		return ret;
-	ch->pending = run_len(ch, n, f);
+	ch->pending = run_len(ch, n, k);
 	*slots = ch->slots + (size_t)(ch->pos & ch->mask) * ch->stride;
 	return (int)ch->pending;
 }
 
-int shmipc_spsc_commit(struct shmipc_spsc *ch, unsigned int k)
+/* Hand back @k of the lent slots, publishing them (commit / release). */
+static int spsc_give_back(struct shmipc_spsc *ch, enum shmipc_role role,
+			  unsigned int k)
 {
-	if (!ch || ch->role != SHMIPC_PRODUCER)
+	if (!ch || ch->role != role)
 		return ch ? -EPERM : -EINVAL;
 	if (k > ch->pending)
 		return -EINVAL;
@@ -593,36 +601,33 @@ int shmipc_spsc_commit(struct shmipc_spsc *ch, unsigned int k)
 		publish(ch, k);
 	ch->pending = 0;
 	return 0;
+}
+
+int shmipc_spsc_reserve(struct shmipc_spsc *ch, unsigned int n, void **slots)
+{
+	return spsc_lend(ch, SHMIPC_PRODUCER, n, slots, prod_free);
+}
+
+int shmipc_spsc_commit(struct shmipc_spsc *ch, unsigned int k)
+{
+	return spsc_give_back(ch, SHMIPC_PRODUCER, k);
 }
 
 int shmipc_spsc_peek(struct shmipc_spsc *ch, unsigned int n,
 		     const void **slots)
 {
-	uint32_t a;
-	int ret;
+	void *p;
+	int ret = spsc_lend(ch, SHMIPC_CONSUMER, n, slots ? &p : NULL,
+			    cons_avail);
 
-	if (!ch || !slots)
-		return -EINVAL;
-	if (ch->role != SHMIPC_CONSUMER)
-		return -EPERM;
-	ret = cons_avail(ch, n, &a);
-	if (ret)
-		return ret;
-	ch->pending = run_len(ch, n, a);
-	*slots = ch->slots + (size_t)(ch->pos & ch->mask) * ch->stride;
-	return (int)ch->pending;
+	if (ret >= 0)
+		*slots = p;
+	return ret;
 }
 
 int shmipc_spsc_release(struct shmipc_spsc *ch, unsigned int k)
 {
-	if (!ch || ch->role != SHMIPC_CONSUMER)
-		return ch ? -EPERM : -EINVAL;
-	if (k > ch->pending)
-		return -EINVAL;
-	if (k)
-		publish(ch, k);
-	ch->pending = 0;
-	return 0;
+	return spsc_give_back(ch, SHMIPC_CONSUMER, k);
 }
 
 /* ------------------------------------------------------------------ */
