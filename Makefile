@@ -13,7 +13,8 @@ VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
 KSRC := build/ksrc
 DEMO_CFLAGS := -static -O2 -Wall -Wextra -Iuapi
 
-.PHONY: module tests ksrc vm-test check check-debug deps lint dkms-check demo bench clean lib
+.PHONY: module tests ksrc vm-test check check-debug deps lint dkms-check demo bench clean lib \
+	install uninstall examples
 
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
@@ -31,6 +32,16 @@ tests: ksrc
 # libshmipc: lib/libshmipc.a and lib/libshmipc.so (its tests: tests/lib).
 lib:
 	$(MAKE) -C lib
+
+# Installs libshmipc: the shared and static library, its headers, shmipc.pc
+# and the man pages.  PREFIX (/usr/local), DESTDIR, LIBDIR, INCLUDEDIR and
+# MANDIR reach lib/Makefile from the command line.
+install uninstall:
+	$(MAKE) -C lib $@
+
+# Example programs of libshmipc -> build/examples/ (tools/examples/).
+examples:
+	$(MAKE) -C tools/examples
 
 vm-test: module tests
 	KVER=$(KVER) tools/vm/run-tests.sh

@@ -12,6 +12,7 @@ pkgs=(
 	qemu-system-x86 busybox-static cpio
 	xz-utils zstd gzip kmod perl sparse dkms
 	liburing-dev
+	groff-base man-db
 )
 if [ "${1:-}" = --debug ]; then
 	pkgs+=(flex bison bc libelf-dev libssl-dev)

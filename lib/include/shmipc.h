@@ -90,7 +90,7 @@ enum shmipc_backend_kind {
  */
 int shmipc_backend(void);
 
-/* "module", "portable" or "unknown".  Thread-safe. */
+/* The name of backend @kind ("module", "portable" or "unknown").  Thread-safe. */
 const char *shmipc_backend_name(int kind);
 
 /* A static description of -errno / errno @err.  Thread-safe. */
@@ -138,8 +138,9 @@ int shmipc_region_open(const char *name, size_t size, unsigned int mode,
 int shmipc_region_close(struct shmipc_region *r);
 
 /*
- * Remove the name @name (holders keep using the region).  Module: needs
- * the owner or creator uid.  Errors: -EINVAL, -ENOENT, -EPERM/-EACCES.
+ * Unlink the region's name (@name): holders keep using the region, which
+ * can no longer be opened by that name.  Module: needs the owner or
+ * creator uid.  Errors: -EINVAL, -ENOENT, -EPERM/-EACCES.
  */
 int shmipc_region_unlink(const char *name);
 
@@ -162,7 +163,10 @@ struct shmipc_region_info {
 	int created;		/* 1 if this handle created the region */
 };
 
-/* Fill @info.  Errors: -EINVAL, -EBADMSG, the backend's.  Thread-safe. */
+/*
+ * Describe the region in *@info.  Errors: -EINVAL, -EBADMSG, the
+ * backend's.  Thread-safe.
+ */
 int shmipc_region_info(const struct shmipc_region *r,
 		       struct shmipc_region_info *info);
 
@@ -279,7 +283,10 @@ int shmipc_spsc_send_burst(struct shmipc_spsc *ch, const void *msgs,
 int shmipc_spsc_send_bulk(struct shmipc_spsc *ch, const void *msgs,
 			  unsigned int n, unsigned int *free_space);
 
-/* The same for receiving; *@avail receives the messages left. */
+/*
+ * Burst and bulk receive, the same way into @msgs; *@avail (if not NULL)
+ * receives the messages left.
+ */
 int shmipc_spsc_recv_burst(struct shmipc_spsc *ch, void *msgs,
 			   unsigned int n, unsigned int *avail);
 int shmipc_spsc_recv_bulk(struct shmipc_spsc *ch, void *msgs,
