@@ -177,11 +177,53 @@ SHMIPC_LOCAL extern _Atomic unsigned long shmipc_test_wakes;
 #define SHMIPC_TEST_COUNT_WAKE() ((void)0)
 #endif
 
+/*
+ * Named kill points: a test build (-DSHMIPC_TESTING) lets a test make
+ * this process raise shmipc_test_kp_signal (SIGKILL, or SIGSTOP to stand
+ * for a slow process) the (shmipc_test_kp_skip + 1)th time it passes
+ * point shmipc_test_kp, to hit windows of a few instructions exactly.
+ * Each fires once; other builds compile them to nothing.
+ */
+enum shmipc_kill_point {
+	SHMIPC_KP_NONE = 0,
+	SHMIPC_KP_SEND_CLAIMED,	/* mpmc: cursor taken, slot not marked */
+	SHMIPC_KP_SEND_MARKED,	/* mpmc: slot marked, message not written */
+	SHMIPC_KP_SEND_DONE,	/* mpmc: published, consumers not woken */
+	SHMIPC_KP_RECV_CLAIMED,	/* mpmc: cursor taken, slot not marked */
+	SHMIPC_KP_RECV_MARKED,	/* mpmc: slot marked, message not read */
+	SHMIPC_KP_RECV_DONE,	/* mpmc: released, producers not woken */
+	SHMIPC_KP_REPAIRED,	/* mpmc: slot repaired, cursor / wakes not */
+	SHMIPC_KP_USER_TAKEN,	/* mpmc: registry entry taken, gen not */
+	SHMIPC_KP_COUNT
+};
+
+#ifdef SHMIPC_TESTING
+SHMIPC_LOCAL extern _Atomic int shmipc_test_kp;
+SHMIPC_LOCAL extern _Atomic int shmipc_test_kp_signal;
+SHMIPC_LOCAL extern _Atomic unsigned long shmipc_test_kp_skip;
+SHMIPC_LOCAL void shmipc_test_kill_point(enum shmipc_kill_point kp);
+#else
+#define shmipc_test_kill_point(kp) ((void)0)
+#endif
+
 SHMIPC_LOCAL extern const struct shmipc_backend_ops shmipc_module_ops;
 SHMIPC_LOCAL extern const struct shmipc_backend_ops shmipc_portable_ops;
 
 /* The selected backend's ops (selects on first use), or NULL + *err. */
 SHMIPC_LOCAL const struct shmipc_backend_ops *shmipc_ops(int *err);
+
+/*
+ * MPMC queues at a given offset (the directory-free core of
+ * shmipc_mpmc_create/open, for structures that embed queues): the bytes
+ * a queue takes (0 for bad arguments), initialize one at @off (64-byte
+ * aligned, inside the region; -EINVAL otherwise), open the one at @off of
+ * @size bytes.
+ */
+SHMIPC_LOCAL uint64_t shmipc_mpmc_bytes(uint32_t slot_size, uint32_t capacity);
+SHMIPC_LOCAL int shmipc_mpmc_init_at(struct shmipc_region *r, uint64_t off,
+				     uint32_t slot_size, uint32_t capacity);
+SHMIPC_LOCAL int shmipc_mpmc_open_at(struct shmipc_region *r, uint64_t off,
+				     uint64_t size, struct shmipc_mpmc **out);
 
 /* Common helpers */
 SHMIPC_LOCAL int shmipc_check_name(const char *name);

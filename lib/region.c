@@ -13,7 +13,29 @@
 #include <sys/mman.h>
 
 #ifdef SHMIPC_TESTING
+#include <signal.h>
+
 _Atomic unsigned long shmipc_test_wakes;
+_Atomic int shmipc_test_kp;
+_Atomic int shmipc_test_kp_signal;
+_Atomic unsigned long shmipc_test_kp_skip;
+
+void shmipc_test_kill_point(enum shmipc_kill_point kp)
+{
+	int sig;
+
+	/* Relaxed: a test arms the point before the calls it aims at. */
+	if (atomic_load_explicit(&shmipc_test_kp, memory_order_relaxed) !=
+	    (int)kp ||
+	    atomic_fetch_sub_explicit(&shmipc_test_kp_skip, 1,
+				      memory_order_relaxed) != 0)
+		return;
+	atomic_store_explicit(&shmipc_test_kp, SHMIPC_KP_NONE,
+			      memory_order_relaxed);
+	sig = atomic_load_explicit(&shmipc_test_kp_signal,
+				   memory_order_relaxed);
+	kill(getpid(), sig ? sig : SIGKILL);
+}
 #endif
 
 /* ------------------------------------------------------------------ */

@@ -66,7 +66,8 @@
 extern "C" {
 #endif
 
-#define SHMIPC_LIB_VERSION	1	/* layout version of shared headers */
+#define SHMIPC_LIB_VERSION	1	/* layout version of the region header,
+				   directory and SPSC ring (MPMC: its own) */
 #define SHMIPC_NAME_LEN_MAX	63	/* bytes of a region name, no NUL */
 #define SHMIPC_KEY_LEN_MAX	39	/* bytes of a directory key, no NUL */
 #define SHMIPC_DIR_ENTRIES	32	/* directory entries per region */
@@ -326,46 +327,106 @@ int shmipc_spsc_send(struct shmipc_spsc *ch, const void *msg,
 int shmipc_spsc_recv(struct shmipc_spsc *ch, void *msg, uint64_t deadline_ns);
 
 /* ------------------------------------------------------------------ */
-/* MPMC channel: any number of producers and consumers, fixed-size
- * messages (a bounded queue with a sequence number per slot) */
+/* MPMC channel: any number of producers and consumers, messages of up to
+ * slot_size bytes (a bounded queue with a sequence word per slot) */
 
 struct shmipc_mpmc;
 
+#define SHMIPC_MPMC_HANDLES_MAX	64	/* handles open on one queue */
+
 /*
  * Create the queue @key in @r's directory: @capacity messages (a power of
- * two, 2..SHMIPC_SPSC_CAPACITY_MAX) of @slot_size bytes
- * (1..SHMIPC_SPSC_SLOT_MAX).  Errors: as shmipc_dir_alloc(), -EINVAL.
+ * two, 2..SHMIPC_SPSC_CAPACITY_MAX) of up to @slot_size bytes
+ * (1..SHMIPC_SPSC_SLOT_MAX).  It takes 256 + 64 * SHMIPC_MPMC_HANDLES_MAX
+ * + capacity * (16 + slot_size rounded up to 8) bytes of the region.
+ * Errors: as shmipc_dir_alloc(), -EINVAL.
  */
 int shmipc_mpmc_create(struct shmipc_region *r, const char *key,
 		       uint32_t slot_size, uint32_t capacity);
 
 /*
- * Open the queue @key (no roles: every handle may send and receive).
- * Errors: -EINVAL, -ENOENT, -EBADMSG, -EPROTONOSUPPORT, -EAGAIN (not yet
- * initialized), -ENOMEM.  An MPMC handle is thread-safe: several threads
- * may use one handle at once.
+ * Open the queue @key (no roles: every handle may send and receive).  A
+ * handle takes one of the queue's SHMIPC_MPMC_HANDLES_MAX entries until
+ * it is closed or its process dies (a dead process's entries are taken
+ * over).  Errors: -EINVAL, -ENOENT, -EBADMSG, -EPROTONOSUPPORT, -EAGAIN
+ * (not yet initialized), -ENOMEM, -EUSERS (every entry held by a live
+ * handle).  An MPMC handle is thread-safe: several threads may use one
+ * handle at once.
  */
 int shmipc_mpmc_open(struct shmipc_region *r, const char *key,
 		     struct shmipc_mpmc **out);
+
+/*
+ * Free the handle (NULL is a no-op).  Slots it still holds (reserved, not
+ * committed; peeked, not released) are abandoned: the other side repairs
+ * them as a death's (-EOWNERDEAD).  No other thread may use the handle.
+ */
 int shmipc_mpmc_close(struct shmipc_mpmc *q);
 uint32_t shmipc_mpmc_slot_size(const struct shmipc_mpmc *q);
 uint32_t shmipc_mpmc_capacity(const struct shmipc_mpmc *q);
 
 /*
- * Non-blocking: 0, -EAGAIN (full / empty, or, rarely, too much
- * contention: retry), -EBADMSG (a corrupt slot sequence).  Lock-free;
- * no system call unless someone sleeps on the other side.
+ * Non-blocking, one message of slot_size bytes: 0, -EAGAIN (full /
+ * empty, or, rarely, too much contention: retry), -EBADMSG (corrupt slot
+ * words).  Lock-free; no system call unless someone sleeps on the other
+ * side.  They never repair (a dead holder at the head reads as full /
+ * empty): the blocking calls do, also with a deadline already passed.
+ * try_recv of a message sent shorter (send_var) fills the rest with 0.
  */
 int shmipc_mpmc_try_send(struct shmipc_mpmc *q, const void *msg);
 int shmipc_mpmc_try_recv(struct shmipc_mpmc *q, void *msg);
 
 /*
+ * Burst: send up to @n messages (contiguous in @msgs, slot_size apart),
+ * claimed with one cursor CAS; returns how many were sent (0 when full).
+ * Bulk: all @n or none (returns @n, or -EAGAIN; @n > capacity is
+ * -EINVAL; fewer than @n only if a peer took this call's claimed slots
+ * for a dead process's, which a forged peer table can cause).
+ * *@free_space (if not NULL) receives a snapshot of the free slots left
+ * (others may be sending and receiving at the same time).  Errors as
+ * try_send.  Messages of one burst are consecutive in the queue, but
+ * consumers may take them in separate calls.
+ */
+int shmipc_mpmc_send_burst(struct shmipc_mpmc *q, const void *msgs,
+			   unsigned int n, unsigned int *free_space);
+int shmipc_mpmc_send_bulk(struct shmipc_mpmc *q, const void *msgs,
+			  unsigned int n, unsigned int *free_space);
+
+/* The same for receiving; *@avail receives a snapshot of the messages
+ * left. */
+int shmipc_mpmc_recv_burst(struct shmipc_mpmc *q, void *msgs,
+			   unsigned int n, unsigned int *avail);
+int shmipc_mpmc_recv_bulk(struct shmipc_mpmc *q, void *msgs,
+			  unsigned int n, unsigned int *avail);
+
+/*
+ * Variable size: send @len bytes (0..slot_size; -EMSGSIZE beyond); the
+ * receiver gets the length in *@len.  A message longer than @buf_size
+ * stays queued: -EMSGSIZE, *@len set to its length, nothing taken (call
+ * again with a buffer that big; meanwhile another consumer may take it).
+ * A recorded length above slot_size (corrupt) drops that message:
+ * -EBADMSG.  Otherwise as try_send / try_recv, and send_var / recv_var as
+ * send / recv (-EMSGSIZE returns at once, it does not wait).  recv of a
+ * var message fills the rest of its slot_size bytes with 0; recv_var of a
+ * fixed message gets slot_size bytes.
+ */
+int shmipc_mpmc_try_send_var(struct shmipc_mpmc *q, const void *msg,
+			     size_t len);
+int shmipc_mpmc_try_recv_var(struct shmipc_mpmc *q, void *buf,
+			     size_t buf_size, size_t *len);
+int shmipc_mpmc_send_var(struct shmipc_mpmc *q, const void *msg, size_t len,
+			 uint64_t deadline_ns);
+int shmipc_mpmc_recv_var(struct shmipc_mpmc *q, void *buf, size_t buf_size,
+			 size_t *len, uint64_t deadline_ns);
+
+/*
  * Zero copy, one slot at a time: reserve claims a free slot (*@slot, its
- * *@ticket), commit(ticket) publishes it; peek claims the oldest message,
- * release(ticket) frees its slot.  Until then the slot is held by this
- * process: if it dies holding it, a blocked side repairs the queue (see
- * below).  A ticket this process does not hold: -EINVAL.  -EAGAIN when
- * full / empty.
+ * *@ticket), commit(ticket) publishes it (slot_size bytes); peek claims
+ * the oldest message, release(ticket) frees its slot.  Until then the
+ * slot is held by this handle: if its process dies (or the handle is
+ * closed) holding it, a blocked side repairs the queue (see below).  A
+ * ticket this handle does not hold: -EINVAL.  -EAGAIN when full / empty.
+ * Any thread may commit / release a ticket of its handle.
  */
 int shmipc_mpmc_reserve(struct shmipc_mpmc *q, void **slot, uint32_t *ticket);
 int shmipc_mpmc_commit(struct shmipc_mpmc *q, uint32_t ticket);
@@ -376,18 +437,17 @@ int shmipc_mpmc_release(struct shmipc_mpmc *q, uint32_t ticket);
 /*
  * Blocking until @deadline_ns: spin, then sleep (a waiter flag tells
  * the other side to wake the sleepers; after a blocking call, the next
- * publish on the other side may make one wake syscall).  0, -ETIMEDOUT, -EBADMSG, or
- * -EOWNERDEAD: the process holding the slot this call waits for died (or
- * left the region) between claiming and finishing it.  The
- * call repairs the queue (a lost message is skipped, a slot held by a
- * dead consumer is freed) and reports it once; later calls go on.  A
- * holder killed in the few instructions between its claim and the
- * record of its peer id is not detected: then that position stays
- * claimed for good, and every later blocking call that needs it (sends
- * once the queue wraps onto that slot, receives once they reach that
- * position) waits until its deadline; non-blocking calls get -EAGAIN.
- * Module: -EIDRM when the region was destroyed.  The portable backend
- * notices a death within SHMIPC_PORTABLE_SLICE_MS.
+ * publish on the other side may make one wake syscall).  0, -ETIMEDOUT,
+ * -EBADMSG, or -EOWNERDEAD: a process that had claimed the position this
+ * call waits for died (or closed its handle, or left the region) before
+ * finishing it, at whatever instruction: a producer's message is lost,
+ * a consumer's slot is freed (the message it had taken is gone with
+ * it).  The call repairs the queue and reports each lost position once
+ * (to the one blocked call that repaired it); later calls go on.  A
+ * slow but live process is never taken for dead.  A deadline already
+ * passed makes these a non-blocking try that also repairs.  Module:
+ * -EIDRM when the region was destroyed.  The portable backend notices a
+ * death within SHMIPC_PORTABLE_SLICE_MS.
  */
 int shmipc_mpmc_send(struct shmipc_mpmc *q, const void *msg,
 		     uint64_t deadline_ns);

@@ -1,13 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * libshmipc MPMC channels: order and counts in one thread, several
- * producer and consumer threads and processes exchanging checksummed
- * tagged messages (each delivered exactly once, in order per producer as
- * seen by any one consumer), blocking with deadlines, and a hostile peer
- * corrupting the header and slot sequences (-EBADMSG, no crash, no hang).
+ * libshmipc MPMC channels: order and counts in one thread, bursts, bulks
+ * and variable-size messages, several producer and consumer threads and
+ * processes exchanging checksummed tagged messages (each delivered
+ * exactly once, in order per producer as seen by any one consumer),
+ * blocking with deadlines, processes killed (or stopped) at every named
+ * point of a claim, a repair and an open (the queue is repaired, the loss
+ * reported once, a slow claimer keeps its message), and a hostile peer
+ * corrupting the header, the slot words and the registry (-EBADMSG, no
+ * crash, no hang).
  */
 #define _GNU_SOURCE
 #include "kselftest_harness.h"
+#include "internal.h"
 #include "lib_test.h"
 
 #include <pthread.h>
@@ -18,16 +23,26 @@
 #define NPROD	3
 #define NCONS	3
 #define PER_PROD 30000
-/* struct mpmc_hdr (lib/mpmc.c): config line; enq_pos at +64, deq_pos at
- * +128; slots at +256, each a 16-byte header (seq first) + the message. */
+#define NSURV	3	/* survivors blocked behind a victim */
+/* struct mpmc_hdr (lib/mpmc.c): config line (slots_off at +24,
+ * users_off at +32); enq_pos at +64, deq_pos at +128, the consumers'
+ * waiter flag at +192; the registry at +256 (64-byte entries: peer id,
+ * generation, claiming counts); then the slots, each a 16-byte header
+ * (the 64-bit word: seq, then holder; the length at +8) + the message. */
 #define H_MAGIC		0
 #define H_VERSION	4
 #define H_STRIDE	16
 #define H_CAP		20
 #define H_SLOTS		24
+#define H_USERS_OFF	32
+#define H_USERS		40
 #define H_ENQ		64
 #define H_DEQ		128
-#define H_SLOT0		256
+#define H_CONS_WAITERS	192
+#define H_REGISTRY	256
+#define S_SEQ		0
+#define S_HOLDER	4
+#define S_LEN		8
 
 struct tmsg {
 	uint32_t producer;
@@ -40,39 +55,80 @@ static uint64_t tcheck(uint32_t p, uint32_t s)
 	return lt_mix(((uint64_t)p << 32) | s);
 }
 
+/* The fields and setup of both fixtures: a region with the queue "q". */
+#define QENV_FIELDS							\
+	char name[64];							\
+	struct shmipc_region *r;					\
+	char *base;							\
+	uint64_t off;							\
+	struct shmipc_mpmc *q
+
+#define QENV_SETUP(tag) do {						\
+	int ret_;							\
+									\
+	lt_name(self->name, sizeof(self->name), tag);			\
+	ret_ = shmipc_region_open(self->name, RSIZE, 0600,		\
+				  SHMIPC_REGION_CREATE |		\
+				  SHMIPC_REGION_EXCL, &self->r);	\
+	ASSERT_EQ(0, ret_) TH_LOG("create: %s", shmipc_strerror(ret_)); \
+	self->base = shmipc_region_base(self->r);			\
+	ASSERT_EQ(0, shmipc_mpmc_create(self->r, "q",			\
+					sizeof(struct tmsg), CAP));	\
+	ASSERT_EQ(0, shmipc_dir_find(self->r, "q", &self->off, NULL));	\
+	ASSERT_EQ(0, shmipc_mpmc_open(self->r, "q", &self->q));	\
+} while (0)
+
+#define QENV_TEARDOWN() do {						\
+	shmipc_mpmc_close(self->q);					\
+	shmipc_region_close(self->r);					\
+	shmipc_region_unlink(self->name);				\
+} while (0)
+
 FIXTURE(mpmc) {
-	char name[64];
-	struct shmipc_region *r;
-	char *base;
-	uint64_t off;
-	struct shmipc_mpmc *q;
+	QENV_FIELDS;
 };
 
 FIXTURE_SETUP(mpmc)
 {
-	int ret;
-
-	lt_name(self->name, sizeof(self->name), "mpmc");
-	ret = shmipc_region_open(self->name, RSIZE, 0600,
-				 SHMIPC_REGION_CREATE | SHMIPC_REGION_EXCL,
-				 &self->r);
-	ASSERT_EQ(0, ret) TH_LOG("create: %s", shmipc_strerror(ret));
-	self->base = shmipc_region_base(self->r);
-	ASSERT_EQ(0, shmipc_mpmc_create(self->r, "q", sizeof(struct tmsg), CAP));
-	ASSERT_EQ(0, shmipc_dir_find(self->r, "q", &self->off, NULL));
-	ASSERT_EQ(0, shmipc_mpmc_open(self->r, "q", &self->q));
+	QENV_SETUP("mpmc");
 }
 
 FIXTURE_TEARDOWN(mpmc)
 {
-	shmipc_mpmc_close(self->q);
-	shmipc_region_close(self->r);
-	shmipc_region_unlink(self->name);
+	QENV_TEARDOWN();
 }
 
-static uint32_t *word(FIXTURE_DATA(mpmc) *self, unsigned int at)
+/* The 32-bit word at @at of the queue, and the header of slot @i. */
+#define word(self, at) ((uint32_t *)((self)->base + (self)->off + (at)))
+/* ... read atomically, where a thread of ours may be writing it */
+#define load_word(self, at)						\
+	atomic_load_explicit((_Atomic uint32_t *)word(self, at),	\
+			     memory_order_relaxed)
+#define slot_hdr(self, i)						\
+	((char *)(self)->base + *(uint64_t *)word(self, H_SLOTS) +	\
+	 (size_t)(i) * *word(self, H_STRIDE))
+#define slot_u32(self, i, at) ((uint32_t *)(slot_hdr(self, i) + (at)))
+
+/* In a child: open the region and the queue by name, or exit. */
+static struct shmipc_mpmc *child_open(const char *name)
 {
-	return (uint32_t *)(self->base + self->off + at);
+	struct shmipc_region *r;
+	struct shmipc_mpmc *q;
+	int ret = shmipc_region_open(name, 0, 0, 0, &r);
+
+	if (ret)
+		_exit(lt_code(ret));
+	ret = shmipc_mpmc_open(r, "q", &q);
+	if (ret)
+		_exit(lt_code(ret));
+	return q;
+}
+
+static void fill(struct tmsg *m, uint32_t producer, uint32_t seq)
+{
+	m->producer = producer;
+	m->seq = seq;
+	m->check = tcheck(producer, seq);
 }
 
 TEST_F(mpmc, arguments)
@@ -138,6 +194,7 @@ TEST_F(mpmc, deadlines)
 struct tctx {
 	struct shmipc_mpmc *q;
 	uint32_t id;
+	bool burst;		/* bursts and bulks of up to 8 */
 	int ret;
 	uint32_t got;
 	uint64_t bad;
@@ -145,20 +202,38 @@ struct tctx {
 	_Atomic uint32_t *total;	/* messages received by all */
 };
 
+/* A burst / bulk that moved nothing (0, -EAGAIN): one blocking send
+ * (30 s) or receive (100 ms) instead.  The count moved, or -errno. */
+static int or_block(struct shmipc_mpmc *q, bool send, struct tmsg *m, int ret)
+{
+	if (ret != 0 && ret != -EAGAIN)
+		return ret;
+	ret = send ? shmipc_mpmc_send(q, m, shmipc_deadline_in(30000 * LT_MS)) :
+		     shmipc_mpmc_recv(q, m, shmipc_deadline_in(100 * LT_MS));
+	return ret ? ret : 1;
+}
+
 static void *tprod(void *arg)
 {
 	struct tctx *c = arg;
-	struct tmsg m;
-	uint32_t i;
+	struct tmsg m[8];
+	uint32_t i, k, n;
+	int ret;
 
-	for (i = 0; i < PER_PROD; i++) {
-		m.producer = c->id;
-		m.seq = i;
-		m.check = tcheck(c->id, i);
-		c->ret = shmipc_mpmc_send(c->q, &m,
-					  shmipc_deadline_in(30000 * LT_MS));
-		if (c->ret)
+	for (i = 0; i < PER_PROD; i += (uint32_t)ret) {
+		n = c->burst ? 1 + i % 8 : 1;
+		if (n > PER_PROD - i)
+			n = PER_PROD - i;
+		for (k = 0; k < n; k++)
+			fill(&m[k], c->id, i + k);
+		ret = !c->burst ? -EAGAIN :
+		      (i & 1) ? shmipc_mpmc_send_burst(c->q, m, n, NULL) :
+				shmipc_mpmc_send_bulk(c->q, m, n, NULL);
+		ret = or_block(c->q, true, m, ret);
+		if (ret < 0) {
+			c->ret = ret;
 			break;
+		}
 	}
 	return NULL;
 }
@@ -167,37 +242,44 @@ static void *tcons(void *arg)
 {
 	struct tctx *c = arg;
 	uint32_t last[NPROD];
-	struct tmsg m;
-	int i;
+	struct tmsg m[8];
+	int i, k;
 
 	for (i = 0; i < NPROD; i++)
 		last[i] = UINT32_MAX;
 	while (atomic_load(c->total) < NPROD * PER_PROD) {
-		c->ret = shmipc_mpmc_recv(c->q, &m,
-					  shmipc_deadline_in(100 * LT_MS));
+		c->ret = or_block(c->q, false, m,
+				  c->burst ? shmipc_mpmc_recv_burst(c->q, m, 8,
+								    NULL) :
+					     -EAGAIN);
 		if (c->ret == -ETIMEDOUT)
 			continue;	/* maybe everything was taken */
-		if (c->ret)
+		if (c->ret < 0)
 			break;
-		atomic_fetch_add(c->total, 1);
-		c->got++;
-		if (m.producer >= NPROD || m.seq >= PER_PROD ||
-		    m.check != tcheck(m.producer, m.seq)) {
-			c->bad++;
-			continue;
+		atomic_fetch_add(c->total, (uint32_t)c->ret);
+		c->got += (uint32_t)c->ret;
+		for (k = 0; k < c->ret; k++) {
+			if (m[k].producer >= NPROD || m[k].seq >= PER_PROD ||
+			    m[k].check != tcheck(m[k].producer, m[k].seq)) {
+				c->bad++;
+				continue;
+			}
+			/* Per producer, one consumer sees increasing
+			 * sequences. */
+			if (last[m[k].producer] != UINT32_MAX &&
+			    m[k].seq <= last[m[k].producer])
+				c->bad++;
+			last[m[k].producer] = m[k].seq;
+			c->seen[m[k].producer * PER_PROD + m[k].seq]++;
 		}
-		/* Per producer, one consumer sees increasing sequences. */
-		if (last[m.producer] != UINT32_MAX && m.seq <= last[m.producer])
-			c->bad++;
-		last[m.producer] = m.seq;
-		c->seen[m.producer * PER_PROD + m.seq]++;
 	}
-	if (c->ret == -ETIMEDOUT)
+	if (c->ret == -ETIMEDOUT || c->ret > 0)
 		c->ret = 0;
 	return NULL;
 }
 
-TEST_F_TIMEOUT(mpmc, threads_exactly_once, 180)
+static void threads_exactly_once(struct __test_metadata *_metadata,
+				 struct shmipc_mpmc *q, bool burst)
 {
 	struct tctx p[NPROD], c[NCONS];
 	pthread_t pt[NPROD], ct[NCONS];
@@ -206,21 +288,16 @@ TEST_F_TIMEOUT(mpmc, threads_exactly_once, 180)
 	uint32_t i, sum = 0, dup = 0, miss = 0;
 
 	ASSERT_NE(NULL, seen);
-	for (i = 0; i < NCONS; i++) {
-		memset(&c[i], 0, sizeof(c[i]));
-		c[i].q = self->q;
-		c[i].seen = seen;
-		c[i].total = &total;
-	}
 	/* One array per consumer would be cleaner; a shared byte array with
 	 * each index written by exactly one consumer is race-free as long
 	 * as delivery is exactly-once, and TSan checks that too. */
-	for (i = 0; i < NCONS; i++)
+	for (i = 0; i < NCONS; i++) {
+		c[i] = (struct tctx){ .q = q, .burst = burst, .seen = seen,
+				      .total = &total };
 		ASSERT_EQ(0, pthread_create(&ct[i], NULL, tcons, &c[i]));
+	}
 	for (i = 0; i < NPROD; i++) {
-		memset(&p[i], 0, sizeof(p[i]));
-		p[i].q = self->q;
-		p[i].id = i;
+		p[i] = (struct tctx){ .q = q, .id = i, .burst = burst };
 		ASSERT_EQ(0, pthread_create(&pt[i], NULL, tprod, &p[i]));
 	}
 	for (i = 0; i < NPROD; i++) {
@@ -236,14 +313,22 @@ TEST_F_TIMEOUT(mpmc, threads_exactly_once, 180)
 	}
 	EXPECT_EQ(NPROD * PER_PROD, sum);
 	for (i = 0; i < NPROD * PER_PROD; i++) {
-		if (seen[i] == 0)
-			miss++;
-		else if (seen[i] > 1)
-			dup++;
+		miss += seen[i] == 0;
+		dup += seen[i] > 1;
 	}
 	EXPECT_EQ(0, miss);
 	EXPECT_EQ(0, dup);
 	free(seen);
+}
+
+TEST_F_TIMEOUT(mpmc, threads_exactly_once, 180)
+{
+	threads_exactly_once(_metadata, self->q, false);
+}
+
+TEST_F_TIMEOUT(mpmc, threads_bursts_exactly_once, 180)
+{
+	threads_exactly_once(_metadata, self->q, true);
 }
 
 /* ------------------------------------------------------------------ */
@@ -395,16 +480,10 @@ TEST_F(mpmc, zero_copy)
  * parent; wait to be killed. */
 static void child_hold(const char *name, int how, int fd)
 {
-	struct shmipc_region *r;
-	struct shmipc_mpmc *q;
+	struct shmipc_mpmc *q = child_open(name);
 	uint32_t t;
-	int ret = shmipc_region_open(name, 0, 0, 0, &r);
+	int ret;
 
-	if (ret)
-		_exit(lt_code(ret));
-	ret = shmipc_mpmc_open(r, "q", &q);
-	if (ret)
-		_exit(lt_code(ret));
 	if (how == 0) {
 		void *wr;
 
@@ -534,6 +613,9 @@ TEST_F(mpmc, corrupt_header)
 	SPOIL(H_CAP, 6, -EBADMSG);
 	SPOIL(H_CAP, 1 << 16, -EBADMSG);
 	SPOIL(H_SLOTS, 0, -EBADMSG);
+	SPOIL(H_USERS_OFF, 64, -EBADMSG);
+	SPOIL(H_USERS, 65, -EBADMSG);
+	SPOIL(H_USERS, 0, -EBADMSG);
 #undef SPOIL
 	EXPECT_EQ(0, reopen_q(self));
 }
@@ -542,23 +624,22 @@ TEST_F(mpmc, corrupt_sequences)
 {
 	uint64_t dl = shmipc_deadline_in(10000 * LT_MS);
 	struct tmsg m = { 0 };
-	uint32_t stride = *word(self, H_STRIDE);
 	unsigned int i;
 
 	/* A slot sequence far behind any position: refused. */
-	*word(self, H_SLOT0) = 0xc0000000;
+	*slot_u32(self, 0, S_SEQ) = 0xc0000000;
 	EXPECT_EQ(-EBADMSG, shmipc_mpmc_try_send(self->q, &m));
 	EXPECT_EQ(-EBADMSG, shmipc_mpmc_send(self->q, &m, dl));
 	EXPECT_EQ(-EBADMSG, shmipc_mpmc_try_recv(self->q, &m));
 	EXPECT_EQ(-EBADMSG, shmipc_mpmc_recv(self->q, &m, dl));
-	*word(self, H_SLOT0) = 0;
+	*slot_u32(self, 0, S_SEQ) = 0;
 	ASSERT_EQ(0, shmipc_mpmc_try_send(self->q, &m));
 	ASSERT_EQ(0, shmipc_mpmc_try_recv(self->q, &m));
 
-	/* Every slot says "taken by someone ahead" (as for a stale
-	 * position): bounded retries, then -EAGAIN. */
+	/* Every slot says "taken by someone far ahead" (as for a stale
+	 * or lagging cursor): bounded steps, then -EAGAIN. */
 	for (i = 0; i < CAP; i++)
-		*word(self, H_SLOT0 + i * stride) = *word(self, H_ENQ) + 5;
+		*slot_u32(self, i, S_SEQ) = *word(self, H_ENQ) + 0x40000000;
 	EXPECT_EQ(-EAGAIN, shmipc_mpmc_try_send(self->q, &m));
 	EXPECT_EQ(-ETIMEDOUT, shmipc_mpmc_send(self->q, &m,
 					       shmipc_deadline_in(50 * LT_MS)));
@@ -569,8 +650,6 @@ TEST_F(mpmc, corrupt_sequences)
 	EXPECT_NE(0, shmipc_mpmc_try_recv(self->q, &m));
 	EXPECT_GT(dl, shmipc_now_ns());
 }
-
-extern _Atomic unsigned long shmipc_test_wakes;
 
 /* A consumer killed while it sleeps cannot leave a waiter count behind:
  * the next send may wake once, later sends make no wake syscall. */
@@ -594,9 +673,9 @@ TEST_F_TIMEOUT(mpmc, killed_sleeper_no_stuck_waiters, 60)
 		_exit(1);
 	}
 	/* Wait until it sleeps (the consumers' waiter word set). */
-	for (i = 0; i < 10000 && !*word(self, 192); i++)
+	for (i = 0; i < 10000 && !*word(self, H_CONS_WAITERS); i++)
 		lt_sleep_ms(1);
-	ASSERT_NE(0, *word(self, 192));
+	ASSERT_NE(0, *word(self, H_CONS_WAITERS));
 	kill(pid, SIGKILL);
 	EXPECT_EQ(128 + SIGKILL, lt_reap(pid));
 	memset(&m, 0, sizeof(m));
@@ -605,6 +684,590 @@ TEST_F_TIMEOUT(mpmc, killed_sleeper_no_stuck_waiters, 60)
 	for (i = 1; i < 6; i++)
 		ASSERT_EQ(0, shmipc_mpmc_try_send(self->q, &m));
 	EXPECT_EQ(before, atomic_load(&shmipc_test_wakes));
+}
+
+/* ------------------------------------------------------------------ */
+/* Bursts and bulks */
+
+TEST_F(mpmc, burst_bulk)
+{
+	struct tmsg in[CAP + 4], out[CAP + 4];
+	unsigned int left, i, lap;
+
+	for (i = 0; i < CAP + 4; i++)
+		fill(&in[i], 0, i);
+	EXPECT_EQ(-EINVAL, shmipc_mpmc_send_burst(NULL, in, 1, NULL));
+	EXPECT_EQ(-EINVAL, shmipc_mpmc_send_burst(self->q, NULL, 1, NULL));
+	EXPECT_EQ(-EINVAL, shmipc_mpmc_recv_bulk(self->q, NULL, 1, NULL));
+	EXPECT_EQ(-EINVAL, shmipc_mpmc_send_bulk(self->q, in, CAP + 1, NULL));
+	EXPECT_EQ(-EINVAL, shmipc_mpmc_recv_bulk(self->q, out, CAP + 1, NULL));
+	EXPECT_EQ(0, shmipc_mpmc_send_burst(self->q, NULL, 0, &left));
+	EXPECT_EQ(CAP, left);
+	EXPECT_EQ(0, shmipc_mpmc_recv_burst(self->q, out, 4, &left));
+	EXPECT_EQ(0, left);
+	EXPECT_EQ(-EAGAIN, shmipc_mpmc_recv_bulk(self->q, out, 1, &left));
+
+	EXPECT_EQ(5, shmipc_mpmc_send_burst(self->q, in, 5, &left));
+	EXPECT_EQ(CAP - 5, left);
+	/* All or none: one more than fits sends nothing. */
+	EXPECT_EQ(-EAGAIN, shmipc_mpmc_send_bulk(self->q, in + 5, CAP - 4,
+						 &left));
+	EXPECT_EQ(CAP - 5, left);
+	/* More than the capacity: as many as fit. */
+	EXPECT_EQ(CAP - 5, shmipc_mpmc_send_burst(self->q, in + 5, CAP + 4,
+						  &left));
+	EXPECT_EQ(0, left);
+	EXPECT_EQ(0, shmipc_mpmc_send_burst(self->q, in, 1, &left));
+	EXPECT_EQ(-EAGAIN, shmipc_mpmc_try_send(self->q, in));
+
+	EXPECT_EQ(3, shmipc_mpmc_recv_bulk(self->q, out, 3, &left));
+	EXPECT_EQ(CAP - 3, left);
+	EXPECT_EQ(-EAGAIN, shmipc_mpmc_recv_bulk(self->q, out + 3, CAP - 2,
+						 &left));
+	ASSERT_EQ(0, shmipc_mpmc_try_recv(self->q, out + 3));
+	EXPECT_EQ(CAP - 4, shmipc_mpmc_recv_burst(self->q, out + 4, CAP + 4,
+						  &left));
+	EXPECT_EQ(0, left);
+	for (i = 0; i < CAP; i++) {
+		EXPECT_EQ(i, out[i].seq);
+		EXPECT_EQ(tcheck(0, i), out[i].check);
+	}
+	/* Many laps, bursts across the end of the slot array. */
+	for (lap = 0; lap < 2000; lap++) {
+		unsigned int n = 1 + lap % 7;
+
+		for (i = 0; i < n; i++)
+			fill(&in[i], 1, lap * 8 + i);
+		ASSERT_EQ((int)n, shmipc_mpmc_send_bulk(self->q, in, n, NULL));
+		ASSERT_EQ((int)n, shmipc_mpmc_recv_burst(self->q, out, CAP,
+							 NULL));
+		for (i = 0; i < n; i++)
+			ASSERT_EQ(lap * 8 + i, out[i].seq);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Variable-size messages */
+
+TEST_F(mpmc, variable_size)
+{
+	uint64_t dl = shmipc_deadline_in(10000 * LT_MS);
+	const size_t slot = sizeof(struct tmsg);
+	struct shmipc_mpmc *q2 = NULL;
+	unsigned char buf[64], big[64];
+	struct tmsg m;
+	size_t len;
+	uint32_t at;
+
+	memset(big, 'b', sizeof(big));
+	EXPECT_EQ(-EMSGSIZE, shmipc_mpmc_try_send_var(self->q, big, slot + 1));
+	EXPECT_EQ(-EMSGSIZE, shmipc_mpmc_send_var(self->q, big, slot + 1, dl));
+	EXPECT_EQ(-EINVAL, shmipc_mpmc_try_send_var(self->q, NULL, 3));
+	EXPECT_EQ(-EINVAL, shmipc_mpmc_try_recv_var(self->q, buf, 8, NULL));
+	EXPECT_EQ(-EINVAL, shmipc_mpmc_try_recv_var(self->q, NULL, 8, &len));
+	EXPECT_EQ(-EAGAIN, shmipc_mpmc_try_recv_var(self->q, buf, 8, &len));
+
+	/* Empty, short and full-size messages, in order. */
+	ASSERT_EQ(0, shmipc_mpmc_try_send_var(self->q, NULL, 0));
+	ASSERT_EQ(0, shmipc_mpmc_try_send_var(self->q, "abcdefgh", 5));
+	ASSERT_EQ(0, shmipc_mpmc_send_var(self->q, big, slot, dl));
+	len = 99;
+	ASSERT_EQ(0, shmipc_mpmc_try_recv_var(self->q, NULL, 0, &len));
+	EXPECT_EQ(0, len);
+	/* Too small a buffer: the message stays queued, its size told. */
+	len = 0;
+	EXPECT_EQ(-EMSGSIZE, shmipc_mpmc_try_recv_var(self->q, buf, 4, &len));
+	EXPECT_EQ(5, len);
+	EXPECT_EQ(-EMSGSIZE, shmipc_mpmc_recv_var(self->q, buf, 4, &len, dl));
+	EXPECT_GT(dl, shmipc_now_ns());
+	/* ... for any consumer with room. */
+	ASSERT_EQ(0, shmipc_mpmc_open(self->r, "q", &q2));
+	ASSERT_EQ(0, shmipc_mpmc_recv_var(q2, buf, 5, &len, dl));
+	EXPECT_EQ(5, len);
+	EXPECT_EQ(0, memcmp(buf, "abcde", 5));
+	ASSERT_EQ(0, shmipc_mpmc_try_recv_var(self->q, buf, sizeof(buf),
+					      &len));
+	EXPECT_EQ(slot, len);
+	EXPECT_EQ(0, memcmp(buf, big, slot));
+
+	/* A fixed receive of a short message: the rest reads 0. */
+	ASSERT_EQ(0, shmipc_mpmc_try_send_var(self->q, "xyz", 3));
+	memset(&m, 0xff, sizeof(m));
+	ASSERT_EQ(0, shmipc_mpmc_try_recv(q2, &m));
+	EXPECT_EQ(0, memcmp(&m, "xyz", 3));
+	for (len = 3; len < slot; len++)
+		EXPECT_EQ(0, ((unsigned char *)&m)[len]);
+	/* A var receive of a fixed message: slot_size bytes. */
+	fill(&m, 4, 5);
+	ASSERT_EQ(0, shmipc_mpmc_try_send(self->q, &m));
+	ASSERT_EQ(0, shmipc_mpmc_recv_var(q2, buf, sizeof(buf), &len, dl));
+	EXPECT_EQ(slot, len);
+	EXPECT_EQ(0, memcmp(buf, &m, slot));
+
+	/* A corrupt length (above slot_size) is dropped with -EBADMSG,
+	 * once; the queue goes on. */
+	at = *word(self, H_ENQ);
+	ASSERT_EQ(0, shmipc_mpmc_try_send_var(self->q, "1234", 4));
+	ASSERT_EQ(0, shmipc_mpmc_try_send_var(self->q, "5678", 4));
+	*slot_u32(self, at & (CAP - 1), S_LEN) = 1000;
+	EXPECT_EQ(-EBADMSG, shmipc_mpmc_try_recv_var(self->q, buf,
+						     sizeof(buf), &len));
+	ASSERT_EQ(0, shmipc_mpmc_try_recv_var(self->q, buf, sizeof(buf),
+					      &len));
+	EXPECT_EQ(4, len);
+	EXPECT_EQ(0, memcmp(buf, "5678", 4));
+	EXPECT_EQ(-EAGAIN, shmipc_mpmc_try_recv_var(self->q, buf, sizeof(buf),
+						    &len));
+	shmipc_mpmc_close(q2);
+}
+
+/* A consumer asleep in recv_var is woken by a later send_var. */
+static void *late_send_var(void *arg)
+{
+	lt_sleep_ms(100);
+	shmipc_mpmc_send_var(arg, "late", 4, shmipc_deadline_in(10000 * LT_MS));
+	return NULL;
+}
+
+TEST_F(mpmc, var_sleeper_is_woken)
+{
+	uint64_t dl = shmipc_deadline_in(10000 * LT_MS);
+	char buf[16];
+	size_t len = 0;
+	pthread_t t;
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, late_send_var, self->q));
+	ASSERT_EQ(0, shmipc_mpmc_recv_var(self->q, buf, sizeof(buf), &len,
+					  dl));
+	EXPECT_EQ(4, len);
+	EXPECT_EQ(0, memcmp(buf, "late", 4));
+	pthread_join(t, NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* The registry of handles */
+
+/* SHMIPC_MPMC_HANDLES_MAX handles at once; a process killed while
+ * taking an entry does not leak it; a closed handle's entry is reused. */
+TEST_F_TIMEOUT(mpmc, handles_registry, 60)
+{
+	struct shmipc_mpmc *h[SHMIPC_MPMC_HANDLES_MAX];
+	struct shmipc_mpmc *extra = NULL;
+	unsigned int i, n = 0;
+	pid_t pid;
+
+	pid = lt_fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct shmipc_region *r;
+
+		if (shmipc_region_open(self->name, 0, 0, 0, &r))
+			_exit(2);
+		lt_arm_kill_point(SHMIPC_KP_USER_TAKEN, SIGKILL, 0);
+		shmipc_mpmc_open(r, "q", &extra);
+		_exit(1);
+	}
+	EXPECT_EQ(128 + SIGKILL, lt_reap(pid));
+	/* self->q holds one entry, the dead child one: the rest plus the
+	 * dead one's can be opened, no more. */
+	for (i = 0; i < SHMIPC_MPMC_HANDLES_MAX; i++) {
+		int ret = shmipc_mpmc_open(self->r, "q", &h[i]);
+
+		if (ret) {
+			EXPECT_EQ(-EUSERS, ret);
+			break;
+		}
+		n++;
+	}
+	EXPECT_EQ(SHMIPC_MPMC_HANDLES_MAX - 1, n);
+	EXPECT_EQ(-EUSERS, shmipc_mpmc_open(self->r, "q", &extra));
+	EXPECT_EQ(NULL, extra);
+	ASSERT_LT(0, n);
+	shmipc_mpmc_close(h[0]);
+	ASSERT_EQ(0, shmipc_mpmc_open(self->r, "q", &h[0]));
+	/* Every handle sends and receives. */
+	for (i = 0; i < n; i++) {
+		struct tmsg m;
+
+		fill(&m, i, i);
+		ASSERT_EQ(0, shmipc_mpmc_try_send(h[i], &m));
+		ASSERT_EQ(0, shmipc_mpmc_try_recv(h[(i + 1) % n], &m));
+		EXPECT_EQ(i, m.seq);
+	}
+	for (i = 0; i < n; i++)
+		shmipc_mpmc_close(h[i]);
+}
+
+/* A handle closed while it holds slots abandons them: repaired, once,
+ * also by a call whose deadline has passed (a try that repairs). */
+TEST_F(mpmc, close_abandons_held_slots)
+{
+	uint64_t dl = shmipc_deadline_in(10000 * LT_MS);
+	struct shmipc_mpmc *q2;
+	struct tmsg m;
+	uint32_t t;
+	void *wr;
+
+	ASSERT_EQ(0, shmipc_mpmc_open(self->r, "q", &q2));
+	ASSERT_EQ(0, shmipc_mpmc_reserve(q2, &wr, &t));
+	EXPECT_EQ(-EINVAL, shmipc_mpmc_commit(self->q, t)); /* not ours */
+	fill(&m, 0, 9);
+	ASSERT_EQ(0, shmipc_mpmc_try_send(self->q, &m));
+	shmipc_mpmc_close(q2);
+	EXPECT_EQ(-EAGAIN, shmipc_mpmc_try_recv(self->q, &m));
+	EXPECT_EQ(-EOWNERDEAD, shmipc_mpmc_recv(self->q, &m, 0));
+	ASSERT_EQ(0, shmipc_mpmc_recv(self->q, &m, dl));
+	EXPECT_EQ(9, m.seq);
+	EXPECT_EQ(-ETIMEDOUT, shmipc_mpmc_recv(self->q, &m, 0));
+}
+
+/* ------------------------------------------------------------------ */
+/* Killed at a named point */
+
+/* A producer killed after publishing, before waking the consumer that
+ * sleeps: the sleeper still gets the message (no lost wake-up). */
+struct sleeper {
+	struct shmipc_mpmc *q;
+	struct tmsg m;
+	int ret;
+};
+
+static void *sleeper_recv(void *arg)
+{
+	struct sleeper *s = arg;
+
+	s->ret = shmipc_mpmc_recv(s->q, &s->m,
+				  shmipc_deadline_in(20000 * LT_MS));
+	return NULL;
+}
+
+TEST_F_TIMEOUT(mpmc, killed_before_wake, 60)
+{
+	struct sleeper sl = { .q = self->q, .ret = 1 };
+	pthread_t t;
+	pid_t pid;
+	int i;
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, sleeper_recv, &sl));
+	for (i = 0; i < 10000 && !load_word(self, H_CONS_WAITERS); i++)
+		lt_sleep_ms(1);
+	ASSERT_NE(0, load_word(self, H_CONS_WAITERS));
+	pid = lt_fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct shmipc_mpmc *q = child_open(self->name);
+		struct tmsg m;
+
+		fill(&m, 7, 7);
+		lt_arm_kill_point(SHMIPC_KP_SEND_DONE, SIGKILL, 0);
+		shmipc_mpmc_try_send(q, &m);
+		_exit(1);
+	}
+	EXPECT_EQ(128 + SIGKILL, lt_reap(pid));
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, sl.ret);
+	EXPECT_EQ(7, sl.m.seq);
+	EXPECT_EQ(tcheck(7, 7), sl.m.check);
+}
+
+FIXTURE(mpmc_kill) {
+	QENV_FIELDS;
+};
+
+/* Where the victim dies: as a producer (the survivors are consumers
+ * waiting for its message) or as a consumer (the survivors are
+ * producers waiting for its slot of a full queue). */
+FIXTURE_VARIANT(mpmc_kill) {
+	enum shmipc_kill_point kp;
+	bool producer;
+};
+
+FIXTURE_VARIANT_ADD(mpmc_kill, send_claimed) {
+	.kp = SHMIPC_KP_SEND_CLAIMED, .producer = true,
+};
+
+FIXTURE_VARIANT_ADD(mpmc_kill, send_marked) {
+	.kp = SHMIPC_KP_SEND_MARKED, .producer = true,
+};
+
+FIXTURE_VARIANT_ADD(mpmc_kill, recv_claimed) {
+	.kp = SHMIPC_KP_RECV_CLAIMED, .producer = false,
+};
+
+FIXTURE_VARIANT_ADD(mpmc_kill, recv_marked) {
+	.kp = SHMIPC_KP_RECV_MARKED, .producer = false,
+};
+
+FIXTURE_SETUP(mpmc_kill)
+{
+	QENV_SETUP("mpmck");
+}
+
+FIXTURE_TEARDOWN(mpmc_kill)
+{
+	QENV_TEARDOWN();
+}
+
+/* Fill the queue with messages 0..CAP-1 (for a consumer victim). */
+static int fill_queue(struct shmipc_mpmc *q)
+{
+	struct tmsg m;
+	uint32_t i;
+	int ret;
+
+	for (i = 0; i < CAP; i++) {
+		fill(&m, 0, i);
+		ret = shmipc_mpmc_try_send(q, &m);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * The victim: a child that arms @kp with @sig and sends (message 1000)
+ * or receives once.  After SIGSTOP, it finishes that call and exits 0
+ * if it worked (a receiver: if it got message 0).
+ */
+static pid_t victim(const char *name, enum shmipc_kill_point kp,
+		    bool producer, int sig)
+{
+	pid_t pid = lt_fork();
+
+	if (pid == 0) {
+		struct shmipc_mpmc *q = child_open(name);
+		struct tmsg m;
+		int ret;
+
+		fill(&m, 1, 1000);
+		lt_arm_kill_point(kp, sig, 0);
+		ret = producer ? shmipc_mpmc_try_send(q, &m) :
+				 shmipc_mpmc_try_recv(q, &m);
+		if (ret)
+			_exit(lt_code(ret));
+		_exit(producer || (m.seq == 0 && m.check == tcheck(0, 0)) ?
+		      0 : 100);
+	}
+	return pid;
+}
+
+/* A survivor: its own handle; one send (of message 2000 + id) or receive,
+ * counting the -EOWNERDEAD reports on the way. */
+struct survivor {
+	const char *name;
+	struct shmipc_region *r;
+	bool producer;
+	uint32_t id;
+	int ret, dead;
+	struct tmsg m;
+};
+
+static void *survive(void *arg)
+{
+	struct survivor *s = arg;
+	struct shmipc_mpmc *q;
+	uint64_t dl = shmipc_deadline_in(20000 * LT_MS);
+
+	s->ret = shmipc_mpmc_open(s->r, "q", &q);
+	if (s->ret)
+		return NULL;
+	fill(&s->m, 2, 2000 + s->id);
+	do {
+		s->ret = s->producer ? shmipc_mpmc_send(q, &s->m, dl) :
+				       shmipc_mpmc_recv(q, &s->m, dl);
+		s->dead += s->ret == -EOWNERDEAD;
+	} while (s->ret == -EOWNERDEAD);
+	shmipc_mpmc_close(q);
+	return NULL;
+}
+
+/* Killed in the window: the survivors blocked behind the victim get
+ * -EOWNERDEAD exactly once between them, then the queue flows. */
+TEST_F_TIMEOUT(mpmc_kill, reported_once, 60)
+{
+	uint64_t dl = shmipc_deadline_in(20000 * LT_MS);
+	struct survivor s[NSURV];
+	pthread_t t[NSURV];
+	uint32_t got = 0;
+	struct tmsg m;
+	int i, ret, dead = 0;
+	pid_t pid;
+
+	if (!variant->producer)
+		ASSERT_EQ(0, fill_queue(self->q));
+	pid = victim(self->name, variant->kp, variant->producer, SIGKILL);
+	ASSERT_LE(0, pid);
+	EXPECT_EQ(128 + SIGKILL, lt_reap(pid));
+	/* The non-blocking calls see the held head as full / empty. */
+	ret = variant->producer ? shmipc_mpmc_try_recv(self->q, &m) :
+				  shmipc_mpmc_try_send(self->q, &m);
+	EXPECT_EQ(-EAGAIN, ret);
+	for (i = 0; i < NSURV; i++) {
+		s[i] = (struct survivor){ .name = self->name, .r = self->r,
+					  .producer = !variant->producer,
+					  .id = (uint32_t)i };
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, survive, &s[i]));
+	}
+	if (variant->producer) {
+		/* Messages behind the lost one, for the survivors. */
+		for (i = 0; i < NSURV; i++) {
+			fill(&m, 3, (uint32_t)i);
+			ASSERT_EQ(0, shmipc_mpmc_send(self->q, &m, dl));
+		}
+	} else {
+		/* Drain: the messages behind the one the victim took,
+		 * then the survivors'. */
+		for (i = 1; i < CAP + NSURV; i++) {
+			ASSERT_EQ(0, shmipc_mpmc_recv(self->q, &m, dl));
+			if (i < CAP) {
+				EXPECT_EQ((uint32_t)i, m.seq);
+			} else {
+				EXPECT_EQ(2, m.producer);
+				got |= 1U << (m.seq - 2000);
+			}
+		}
+	}
+	for (i = 0; i < NSURV; i++) {
+		pthread_join(t[i], NULL);
+		EXPECT_EQ(0, s[i].ret) TH_LOG("survivor %d: %s", i,
+					      shmipc_strerror(s[i].ret));
+		dead += s[i].dead;
+		if (variant->producer) {
+			EXPECT_EQ(3, s[i].m.producer);
+			got |= 1U << s[i].m.seq;
+		}
+	}
+	EXPECT_EQ(1, dead);
+	EXPECT_EQ((1U << NSURV) - 1, got);
+	EXPECT_EQ(-EAGAIN, shmipc_mpmc_try_recv(self->q, &m));
+}
+
+/* Stopped (not dead) in the window: nobody repairs it, and once it goes
+ * on, its message is delivered once (or it gets its message). */
+TEST_F_TIMEOUT(mpmc_kill, slow_claimer_keeps_its_message, 60)
+{
+	uint64_t dl;
+	struct tmsg m;
+	pid_t pid;
+	int i, ret;
+
+	if (!variant->producer)
+		ASSERT_EQ(0, fill_queue(self->q));
+	pid = victim(self->name, variant->kp, variant->producer, SIGSTOP);
+	ASSERT_LE(0, pid);
+	ASSERT_EQ(0, lt_await_stop(pid));
+	fill(&m, 4, 4);
+	dl = shmipc_deadline_in(300 * LT_MS);
+	ret = variant->producer ? shmipc_mpmc_recv(self->q, &m, dl) :
+				  shmipc_mpmc_send(self->q, &m, dl);
+	EXPECT_EQ(-ETIMEDOUT, ret);
+	dl = shmipc_deadline_in(20000 * LT_MS);
+	ASSERT_EQ(0, kill(pid, SIGCONT));
+	EXPECT_EQ(0, lt_reap(pid));
+	if (variant->producer) {
+		ASSERT_EQ(0, shmipc_mpmc_recv(self->q, &m, dl));
+		EXPECT_EQ(1000, m.seq);
+	} else {
+		ASSERT_EQ(0, shmipc_mpmc_send(self->q, &m, dl));
+		for (i = 1; i < CAP; i++) {
+			ASSERT_EQ(0, shmipc_mpmc_try_recv(self->q, &m));
+			EXPECT_EQ((uint32_t)i, m.seq);
+		}
+		ASSERT_EQ(0, shmipc_mpmc_try_recv(self->q, &m));
+		EXPECT_EQ(4, m.seq);
+	}
+	EXPECT_EQ(-EAGAIN, shmipc_mpmc_try_recv(self->q, &m));
+}
+
+/* The repairer itself is killed right after its repair: the queue goes
+ * on without it (nobody else reports that loss). */
+TEST_F_TIMEOUT(mpmc_kill, repairer_killed, 60)
+{
+	uint64_t dl = shmipc_deadline_in(20000 * LT_MS);
+	struct tmsg m;
+	pid_t pid, rep;
+	int i;
+
+	if (!variant->producer)
+		ASSERT_EQ(0, fill_queue(self->q));
+	pid = victim(self->name, variant->kp, variant->producer, SIGKILL);
+	ASSERT_LE(0, pid);
+	EXPECT_EQ(128 + SIGKILL, lt_reap(pid));
+	rep = lt_fork();
+	ASSERT_LE(0, rep);
+	if (rep == 0) {
+		struct shmipc_mpmc *q = child_open(self->name);
+		int ret;
+
+		fill(&m, 5, 5);
+		lt_arm_kill_point(SHMIPC_KP_REPAIRED, SIGKILL, 0);
+		ret = variant->producer ? shmipc_mpmc_recv(q, &m, dl) :
+					  shmipc_mpmc_send(q, &m, dl);
+		_exit(lt_code(ret) ? lt_code(ret) : 1);
+	}
+	EXPECT_EQ(128 + SIGKILL, lt_reap(rep));
+	fill(&m, 6, 6);
+	if (variant->producer) {
+		ASSERT_EQ(0, shmipc_mpmc_try_send(self->q, &m));
+		ASSERT_EQ(0, shmipc_mpmc_recv(self->q, &m, dl));
+		EXPECT_EQ(6, m.seq);
+	} else {
+		ASSERT_EQ(0, shmipc_mpmc_send(self->q, &m, dl));
+		for (i = 1; i < CAP; i++) {
+			ASSERT_EQ(0, shmipc_mpmc_recv(self->q, &m, dl));
+			EXPECT_EQ((uint32_t)i, m.seq);
+		}
+		ASSERT_EQ(0, shmipc_mpmc_recv(self->q, &m, dl));
+		EXPECT_EQ(6, m.seq);
+	}
+	EXPECT_EQ(-EAGAIN, shmipc_mpmc_try_recv(self->q, &m));
+}
+
+/* ------------------------------------------------------------------ */
+/* Hostile registry and holders */
+
+TEST_F(mpmc, corrupt_holders)
+{
+	uint64_t dl = shmipc_deadline_in(10000 * LT_MS);
+	uint64_t seed = 0x5eed;
+	struct tmsg m;
+	unsigned int i;
+	char *reg = self->base + self->off + H_REGISTRY;
+
+	/* A holder index outside the registry: -EBADMSG from a blocked
+	 * call (the non-blocking one sees a held head: empty). */
+	*slot_u32(self, 0, S_HOLDER) = 0xff;
+	EXPECT_EQ(-EAGAIN, shmipc_mpmc_try_recv(self->q, &m));
+	EXPECT_EQ(-EBADMSG, shmipc_mpmc_recv(self->q, &m, dl));
+	/* A holder whose generation is not its entry's: gone, repaired. */
+	*slot_u32(self, 0, S_HOLDER) = (0x123U << 8) | 1;
+	EXPECT_EQ(-EOWNERDEAD, shmipc_mpmc_recv(self->q, &m, dl));
+	fill(&m, 0, 1);
+	ASSERT_EQ(0, shmipc_mpmc_try_send(self->q, &m));
+	ASSERT_EQ(0, shmipc_mpmc_recv(self->q, &m, dl));
+	EXPECT_EQ(1, m.seq);
+
+	/* Garbage everywhere in the registry and the holders: every call
+	 * returns (whatever it says), none hangs or crashes. */
+	for (i = 0; i < 300; i++) {
+		uint32_t at = (uint32_t)(lt_rand(&seed) % (64 * 64 / 4)) * 4;
+		int ret;
+
+		*(uint32_t *)(reg + at) = lt_evil32(&seed);
+		*slot_u32(self, lt_rand(&seed) % CAP, S_HOLDER) =
+			lt_evil32(&seed);
+		if (i % 3 == 0)
+			*slot_u32(self, lt_rand(&seed) % CAP, S_SEQ) =
+				*word(self, H_ENQ) + lt_rand(&seed) % 3;
+		ret = (i & 1) ? shmipc_mpmc_recv(self->q, &m, 0) :
+				shmipc_mpmc_send(self->q, &m, 0);
+		EXPECT_TRUE(ret == 0 || ret == -EAGAIN || ret == -ETIMEDOUT ||
+			    ret == -EOWNERDEAD || ret == -EBADMSG)
+			TH_LOG("round %u: %d", i, ret);
+		shmipc_mpmc_try_send(self->q, &m);
+		shmipc_mpmc_try_recv(self->q, &m);
+	}
+	EXPECT_GT(dl, shmipc_now_ns());
 }
 
 TEST_HARNESS_MAIN

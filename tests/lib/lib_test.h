@@ -183,4 +183,31 @@ static inline uint32_t lt_evil32(uint64_t *s)
 	return (uint32_t)(r >> 16);
 }
 
+/*
+ * Test builds of the library (-DSHMIPC_TESTING) have named kill points
+ * (internal.h): make this process raise @sig (SIGKILL; SIGSTOP for a
+ * "slow" process) the (@skip + 1)th time it passes @kp.
+ */
+#ifdef SHMIPC_INTERNAL_H
+static inline void lt_arm_kill_point(enum shmipc_kill_point kp, int sig,
+				     unsigned long skip)
+{
+	atomic_store(&shmipc_test_kp_skip, skip);
+	atomic_store(&shmipc_test_kp_signal, sig);
+	atomic_store(&shmipc_test_kp, (int)kp);
+}
+#endif
+
+/* Wait until @pid stops (0) or ends (-1). */
+static inline int lt_await_stop(pid_t pid)
+{
+	int status;
+	pid_t r;
+
+	do {
+		r = waitpid(pid, &status, WUNTRACED);
+	} while (r < 0 && errno == EINTR);
+	return r == pid && WIFSTOPPED(status) ? 0 : -1;
+}
+
 #endif /* LIB_TEST_H */
