@@ -13,7 +13,7 @@ VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
 KSRC := build/ksrc
 DEMO_CFLAGS := -static -O2 -Wall -Wextra -Iuapi
 
-.PHONY: module tests ksrc vm-test check check-debug deps lint dkms-check demo bench clean lib
+.PHONY: module tests ksrc vm-test check check-debug deps lint dkms-check demo bench clean lib cli
 
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
@@ -27,10 +27,17 @@ tests: ksrc
 	else echo "tests: no tests/Makefile yet, nothing to build"; fi
 	$(MAKE) -C lib
 	$(MAKE) -C tests/lib
+	$(MAKE) -C tools
+	$(MAKE) -C tests/cli
 
 # libshmipc: lib/libshmipc.a and lib/libshmipc.so (its tests: tests/lib).
 lib:
 	$(MAKE) -C lib
+
+# The shmipc command line: build/bin/shmipc, build/bin/shmipc-static (VM).
+cli:
+	$(MAKE) -C lib
+	$(MAKE) -C tools
 
 vm-test: module tests
 	KVER=$(KVER) tools/vm/run-tests.sh
@@ -74,4 +81,6 @@ clean:
 	-[ ! -d $(KDIR) ] || $(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	-[ ! -f tests/Makefile ] || $(MAKE) -C tests clean
 	-$(MAKE) -C lib clean
+	-$(MAKE) -C tools clean
+	-$(MAKE) -C tests/cli clean
 	rm -rf build

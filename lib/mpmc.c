@@ -41,7 +41,9 @@
  *
  */
 #include "internal.h"
+#include "introspect_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -144,21 +146,15 @@ int shmipc_mpmc_create(struct shmipc_region *r, const char *key,
 	return 0;
 }
 
-int shmipc_mpmc_open(struct shmipc_region *r, const char *key,
-		     struct shmipc_mpmc **out)
+/* Check the queue header of the object at @off (@size bytes) into @q. */
+static int mpmc_check(struct shmipc_mpmc *q, struct shmipc_region *r,
+		      uint64_t off, uint64_t size)
 {
-	uint64_t off, size, slots_off;
 	uint32_t msg, stride, cap;
-	struct shmipc_mpmc *q;
+	uint64_t slots_off;
 	struct mpmc_hdr *h;
 	int ret;
 
-	if (!r || !out)
-		return -EINVAL;
-	*out = NULL;
-	ret = shmipc_dir_find(r, key, &off, &size);
-	if (ret)
-		return ret;
 	h = shmipc_region_ptr(r, off, sizeof(*h));
 	if (!h || size < sizeof(*h))
 		return -EBADMSG;
@@ -179,9 +175,6 @@ int shmipc_mpmc_open(struct shmipc_region *r, const char *key,
 	    size - sizeof(*h) < (uint64_t)stride * cap ||
 	    !shmipc_in_region(r, slots_off, (uint64_t)stride * cap))
 		return -EBADMSG;
-	q = calloc(1, sizeof(*q));
-	if (!q)
-		return -ENOMEM;
 	q->r = r;
 	q->h = h;
 	q->slots = (char *)shmipc_region_base(r) + slots_off;
@@ -189,6 +182,29 @@ int shmipc_mpmc_open(struct shmipc_region *r, const char *key,
 	q->stride = stride;
 	q->cap = cap;
 	q->mask = cap - 1;
+	return 0;
+}
+
+int shmipc_mpmc_open(struct shmipc_region *r, const char *key,
+		     struct shmipc_mpmc **out)
+{
+	struct shmipc_mpmc tmp, *q;
+	uint64_t off, size;
+	int ret;
+
+	if (!r || !out)
+		return -EINVAL;
+	*out = NULL;
+	ret = shmipc_dir_find(r, key, &off, &size);
+	if (ret)
+		return ret;
+	ret = mpmc_check(&tmp, r, off, size);
+	if (ret)
+		return ret;
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	*q = tmp;
 	*out = q;
 	return 0;
 }
@@ -525,4 +541,33 @@ int shmipc_mpmc_recv(struct shmipc_mpmc *q, void *msg, uint64_t deadline_ns)
 	if (!q || !msg)
 		return -EINVAL;
 	return block(q, msg, deadline_ns, false);
+}
+
+/* ------------------------------------------------------------------ */
+/* Introspection (only reads: the mapping may be read-only) */
+
+int shmipc_mpmc_describe(struct shmipc_region *r, uint64_t off, uint64_t size,
+			 struct shmipc_object_stat *st)
+{
+	struct mpmc_hdr *h = shmipc_region_ptr(r, off, sizeof(*h));
+	struct shmipc_mpmc q;
+	uint32_t prod, cons;
+
+	if (!h || size < sizeof(*h) ||
+	    atomic_load_explicit(&h->magic, memory_order_acquire) != MPMC_MAGIC)
+		return 0;
+	if (mpmc_check(&q, r, off, size)) {
+		st->flags |= SHMIPC_OBJECT_CORRUPT;
+		return 1;
+	}
+	shmipc_inspect_fill(st, &h->enq_pos, &h->deq_pos, q.cap, q.msg_size);
+	/* Relaxed: flags for display only. */
+	prod = atomic_load_explicit(&h->prod_waiters, memory_order_relaxed);
+	cons = atomic_load_explicit(&h->cons_waiters, memory_order_relaxed);
+	if (prod || cons)
+		snprintf(st->detail, sizeof(st->detail), "%s%s sleeping",
+			 prod ? "producers" : "",
+			 prod && cons ? " and consumers" :
+			 cons ? "consumers" : "");
+	return 1;
 }
