@@ -14,7 +14,7 @@ KSRC := build/ksrc
 DEMO_CFLAGS := -static -O2 -Wall -Wextra -Iuapi
 
 .PHONY: module tests ksrc vm-test check check-debug deps lint dkms-check demo bench clean lib \
-	install uninstall examples
+	install uninstall examples cli
 
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
@@ -28,6 +28,8 @@ tests: ksrc
 	else echo "tests: no tests/Makefile yet, nothing to build"; fi
 	$(MAKE) -C lib
 	$(MAKE) -C tests/lib
+	$(MAKE) -C tools
+	$(MAKE) -C tests/cli
 
 # libshmipc: lib/libshmipc.a and lib/libshmipc.so (its tests: tests/lib).
 lib:
@@ -42,6 +44,11 @@ install uninstall:
 # Example programs of libshmipc -> build/examples/ (tools/examples/).
 examples:
 	$(MAKE) -C tools/examples
+
+# The shmipc command line: build/bin/shmipc, build/bin/shmipc-static (VM).
+cli:
+	$(MAKE) -C lib
+	$(MAKE) -C tools
 
 vm-test: module tests
 	KVER=$(KVER) tools/vm/run-tests.sh
@@ -85,4 +92,6 @@ clean:
 	-[ ! -d $(KDIR) ] || $(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	-[ ! -f tests/Makefile ] || $(MAKE) -C tests clean
 	-$(MAKE) -C lib clean
+	-$(MAKE) -C tools clean
+	-$(MAKE) -C tests/cli clean
 	rm -rf build

@@ -6,6 +6,7 @@
  * header's peer table, probed with pidfd_open() + poll().
  */
 #include "internal.h"
+#include "introspect_internal.h"
 
 #include <fcntl.h>
 #include <limits.h>
@@ -411,3 +412,8 @@ const struct shmipc_backend_ops shmipc_portable_ops = {
 	.own = portable_own,
 	.reclaim = portable_reclaim,
 };
+
+int shmipc_portable_pid_alive(pid_t pid, uint64_t start)
+{
+	return pid_alive(pid, start);
+}

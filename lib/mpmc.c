@@ -111,7 +111,9 @@
  * count that makes every later publish a syscall.
  */
 #include "internal.h"
+#include "introspect_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -360,18 +362,19 @@ static int user_take(struct shmipc_mpmc *q)
 	return -EUSERS;
 }
 
-int shmipc_mpmc_open_at(struct shmipc_region *r, uint64_t off,
-			uint64_t size, struct shmipc_mpmc **out)
+/*
+ * Check the queue header of the object at @off (@size bytes) and fill the
+ * layout fields of @q from it (not the registry entry).  Shared by open
+ * and by introspection, which may map the region read-only.
+ */
+static int mpmc_check(struct shmipc_mpmc *q, struct shmipc_region *r,
+		      uint64_t off, uint64_t size)
 {
 	uint64_t slots_off, users_off;
 	uint32_t msg, stride, cap;
-	struct shmipc_mpmc *q;
 	struct mpmc_hdr *h;
 	int ret;
 
-	if (!r || !out)
-		return -EINVAL;
-	*out = NULL;
 	h = shmipc_region_ptr(r, off, sizeof(*h));
 	if (!h || size < sizeof(*h))
 		return -EBADMSG;
@@ -392,19 +395,35 @@ int shmipc_mpmc_open_at(struct shmipc_region *r, uint64_t off,
 	    size < shmipc_mpmc_bytes(msg, cap) ||
 	    !shmipc_in_region(r, off, shmipc_mpmc_bytes(msg, cap)))
 		return -EBADMSG;
-	q = calloc(1, sizeof(*q));
-	if (!q)
-		return -ENOMEM;
 	q->r = r;
 	q->h = h;
 	q->users = (struct mpmc_user *)((char *)shmipc_region_base(r) +
 					users_off);
 	q->slots = (char *)shmipc_region_base(r) + slots_off;
-	q->peer = shmipc_region_peer_id(r);
 	q->msg_size = msg;
 	q->stride = stride;
 	q->cap = cap;
 	q->mask = cap - 1;
+	return 0;
+}
+
+int shmipc_mpmc_open_at(struct shmipc_region *r, uint64_t off,
+			uint64_t size, struct shmipc_mpmc **out)
+{
+	struct shmipc_mpmc tmp = { 0 }, *q;
+	int ret;
+
+	if (!r || !out)
+		return -EINVAL;
+	*out = NULL;
+	ret = mpmc_check(&tmp, r, off, size);
+	if (ret)
+		return ret;
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	*q = tmp;
+	q->peer = shmipc_region_peer_id(r);
 	ret = user_take(q);
 	if (ret) {
 		free(q);
@@ -1140,4 +1159,33 @@ int shmipc_mpmc_recv_var(struct shmipc_mpmc *q, void *buf, size_t buf_size,
 	struct xfer x = { .dst = buf, .len = buf_size, .got = len };
 
 	return single(q, CONS, &x, true, true, deadline_ns);
+}
+
+/* ------------------------------------------------------------------ */
+/* Introspection (only reads: the mapping may be read-only) */
+
+int shmipc_mpmc_describe(struct shmipc_region *r, uint64_t off, uint64_t size,
+			 struct shmipc_object_stat *st)
+{
+	struct mpmc_hdr *h = shmipc_region_ptr(r, off, sizeof(*h));
+	struct shmipc_mpmc q;
+	uint32_t prod, cons;
+
+	if (!h || size < sizeof(*h) ||
+	    atomic_load_explicit(&h->magic, memory_order_acquire) != MPMC_MAGIC)
+		return 0;
+	if (mpmc_check(&q, r, off, size)) {
+		st->flags |= SHMIPC_OBJECT_CORRUPT;
+		return 1;
+	}
+	shmipc_inspect_fill(st, &h->enq_pos, &h->deq_pos, q.cap, q.msg_size);
+	/* Relaxed: flags for display only. */
+	prod = atomic_load_explicit(&h->prod_waiters, memory_order_relaxed);
+	cons = atomic_load_explicit(&h->cons_waiters, memory_order_relaxed);
+	if (prod || cons)
+		snprintf(st->detail, sizeof(st->detail), "%s%s sleeping",
+			 prod ? "producers" : "",
+			 prod && cons ? " and consumers" :
+			 cons ? "consumers" : "");
+	return 1;
 }

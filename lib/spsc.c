@@ -34,7 +34,9 @@
  * wait return -EAGAIN.  Closing an end always bumps and wakes.
  */
 #include "internal.h"
+#include "introspect_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -759,4 +761,51 @@ int shmipc_spsc_recv(struct shmipc_spsc *ch, void *msg, uint64_t deadline_ns)
 	if (ch->role != SHMIPC_CONSUMER)
 		return -EPERM;
 	return block(ch, msg, deadline_ns);
+}
+
+/* ------------------------------------------------------------------ */
+/* Introspection (only reads: the mapping may be read-only) */
+
+static const char *end_name(const struct shmipc_region *r,
+			    const struct spsc_end *end, char *buf, size_t len)
+{
+	/* Acquire: the peer id written before this state was stored. */
+	uint32_t st = atomic_load_explicit(&end->state, memory_order_acquire);
+	uint64_t peer = atomic_load_explicit(&end->peer, memory_order_relaxed);
+	uint32_t base;
+
+	if (end_state(st, &base))
+		return "corrupt";
+	if (base == END_FREE)
+		return "none";
+	if (base == END_CLOSED)
+		return "closed";
+	if (base == END_TAKING)
+		return "being taken over";
+	snprintf(buf, len, "peer %llu%s", (unsigned long long)peer,
+		 (st & SHMIPC_WORD_OWNER_DIED) ||
+		 r->ops->peer_alive(r, peer) == -EOWNERDEAD ? " (dead)" : "");
+	return buf;
+}
+
+int shmipc_spsc_describe(struct shmipc_region *r, uint64_t off, uint64_t size,
+			 struct shmipc_object_stat *st)
+{
+	struct shmipc_spsc ch = { .r = r };
+	char prod[40], cons[40];
+
+	ch.h = shmipc_region_ptr(r, off, sizeof(*ch.h));
+	if (!ch.h || size < sizeof(*ch.h) ||
+	    atomic_load_explicit(&ch.h->magic, memory_order_acquire) !=
+	    SPSC_MAGIC)
+		return 0;
+	if (spsc_check(&ch, off, size)) {
+		st->flags |= SHMIPC_OBJECT_CORRUPT;
+		return 1;
+	}
+	shmipc_inspect_fill(st, &ch.h->head, &ch.h->tail, ch.cap, ch.msg_size);
+	snprintf(st->detail, sizeof(st->detail), "producer: %s, consumer: %s",
+		 end_name(r, &ch.h->prod, prod, sizeof(prod)),
+		 end_name(r, &ch.h->cons, cons, sizeof(cons)));
+	return 1;
 }

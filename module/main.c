@@ -2,8 +2,8 @@
 /*
  * shmipc: named shared-memory regions with blocking wake-ups.
  *
- * /dev/shmipc is the control device (features, create, open, unlink);
- * everything else lives on the region fds it hands out.
+ * /dev/shmipc is the control device (features, create, open, unlink,
+ * list); everything else lives on the region fds it hands out.
  */
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
@@ -46,7 +46,7 @@ static long shmipc_get_features(struct shmipc_features __user *uarg)
 		.event_queue_len = SHMIPC_EVENT_QUEUE_LEN,
 		.features = SHMIPC_FEAT_REGIONS | SHMIPC_FEAT_WAIT |
 			    SHMIPC_FEAT_WAITV | SHMIPC_FEAT_PEERS |
-			    SHMIPC_FEAT_URING_CMD,
+			    SHMIPC_FEAT_URING_CMD | SHMIPC_FEAT_LIST,
 		.max_region_size = READ_ONCE(shmipc_max_region_size),
 	};
 
@@ -69,6 +69,8 @@ static long shmipc_dev_ioctl(struct file *file, unsigned int cmd,
 		return shmipc_open(uarg);
 	case SHMIPC_IOC_UNLINK:
 		return shmipc_unlink(uarg);
+	case SHMIPC_IOC_LIST:
+		return shmipc_list(uarg);
 	default:
 		return -ENOTTY;
 	}

@@ -231,7 +231,6 @@ long shmipc_attach(struct shmipc_file *sf, struct shmipc_attach __user *uarg)
 		return -ENOMEM;
 	kref_init(&peer->ref);
 	peer->region = region;
-	peer->id = atomic64_inc_return(&shmipc_peer_ids);
 	peer->pid = get_pid(task_tgid(current));
 	peer->state = SHMIPC_PEER_ATTACHED;
 	init_waitqueue_func_entry(&peer->exit_wait, shmipc_peer_exit_wake);
@@ -246,6 +245,12 @@ long shmipc_attach(struct shmipc_file *sf, struct shmipc_attach __user *uarg)
 		 READ_ONCE(shmipc_max_region_peers))
 		ret = -EUSERS;
 	if (!ret) {
+		/*
+		 * The id is taken under peer_lock, right before the peer joins
+		 * the tail of the list: the list stays in id order, which the
+		 * cursor of SHMIPC_IOC_PEERS relies on.
+		 */
+		peer->id = atomic64_inc_return(&shmipc_peer_ids);
 		/* The list's reference, and ours until the copy-out is done. */
 		kref_get(&peer->ref);
 		list_add_tail(&peer->node, &region->peers);

@@ -74,8 +74,13 @@ static struct shmipc_region *shmipc_lookup(struct user_namespace *ns,
 	return NULL;
 }
 
-/* SysV ipcperms(): owner, then group, then other bits; CAP_IPC_OWNER wins. */
-static int shmipc_permit(struct shmipc_region *region, unsigned int access)
+/*
+ * SysV ipcperms(): owner, then group, then other bits; CAP_IPC_OWNER wins.
+ * @audit false for a mere probe (LIST filtering a region out is no denied
+ * access): then a missing capability leaves no audit record.
+ */
+int shmipc_permit(struct shmipc_region *region, unsigned int access,
+		  bool audit)
 {
 	kuid_t euid = current_euid();
 	unsigned int granted = region->mode;
@@ -91,7 +96,8 @@ static int shmipc_permit(struct shmipc_region *region, unsigned int access)
 		granted >>= 3;
 	if (!(want & ~granted & 7))
 		return 0;
-	if (ns_capable(region->user_ns, CAP_IPC_OWNER))
+	if (audit ? ns_capable(region->user_ns, CAP_IPC_OWNER) :
+		    ns_capable_noaudit(region->user_ns, CAP_IPC_OWNER))
 		return 0;
 	return -EACCES;
 }
@@ -258,7 +264,7 @@ long shmipc_create(struct shmipc_create __user *uarg)
 			ret = -EINVAL;
 		else
 			ret = shmipc_permit(region, SHMIPC_ACCESS_READ |
-					    SHMIPC_ACCESS_WRITE);
+					    SHMIPC_ACCESS_WRITE, true);
 		if (!ret)
 			kref_get(&region->ref);
 	} else {
@@ -334,7 +340,8 @@ long shmipc_open(struct shmipc_open __user *uarg)
 	if (!region)
 		ret = -ENOENT;
 	else	/* STAT, as IPC_STAT, needs read: an fd pins the region. */
-		ret = shmipc_permit(region, access ?: SHMIPC_ACCESS_READ);
+		ret = shmipc_permit(region, access ?: SHMIPC_ACCESS_READ,
+				    true);
 	if (!ret)
 		kref_get(&region->ref);
 	mutex_unlock(&shmipc_lock);

@@ -187,6 +187,8 @@ static long shmipc_region_ioctl(struct file *file, unsigned int cmd,
 		return shmipc_own(sf, uarg);
 	case SHMIPC_IOC_RECLAIM:
 		return shmipc_reclaim(sf, uarg);
+	case SHMIPC_IOC_PEERS:
+		return shmipc_peers(sf, uarg);
 	default:
 		return -ENOTTY;
 	}

@@ -9,6 +9,13 @@
  *   shmipc_region.event_lock (spinlock)
  *   shmipc_bucket.lock (spinlock)
  * No path takes two locks of the same kind at once.
+ *
+ * Introspection (introspect.c) walks shmipc_regions under shmipc_lock
+ * (taking each region's peer_lock inside it, as the order allows) and a
+ * region's peers under its peer_lock, one batch at a time into a kernel
+ * buffer; it copies to user space with no lock held.  Both lists are in
+ * id order: a region's id is taken under shmipc_lock and a peer's under
+ * peer_lock, each right before its list_add_tail().
  */
 #ifndef SHMIPC_INTERNAL_H
 #define SHMIPC_INTERNAL_H
@@ -35,7 +42,7 @@
  */
 extern struct mutex shmipc_lock;
 
-/* List of all live regions, for introspection; shmipc_lock. */
+/* List of all live regions, in id order, for introspection; shmipc_lock. */
 extern struct list_head shmipc_regions;
 
 /* Quotas (module parameters), read with READ_ONCE(). */
@@ -98,7 +105,7 @@ struct shmipc_region {
 	bool destroyed;
 
 	struct mutex peer_lock;		/* protects the three fields below */
-	struct list_head peers;		/* attached and marked dead peers */
+	struct list_head peers;		/* attached and marked dead, id order */
 	unsigned int nr_peers;		/* attached */
 	unsigned int nr_dead;		/* dead, still marked */
 
@@ -206,6 +213,8 @@ struct shmipc_word {
 long shmipc_create(struct shmipc_create __user *uarg);
 long shmipc_open(struct shmipc_open __user *uarg);
 long shmipc_unlink(struct shmipc_unlink __user *uarg);
+int shmipc_permit(struct shmipc_region *region, unsigned int access,
+		  bool audit);
 void shmipc_region_put(struct shmipc_region *region);
 void shmipc_regions_destroy_all(void);
 
@@ -276,6 +285,10 @@ void shmipc_uring_cancel(struct shmipc_region *region, struct file *file,
 
 /* region.c: tear down (UNLINK_DESTROY) */
 void shmipc_region_destroy(struct shmipc_region *region);
+
+/* introspect.c */
+long shmipc_list(struct shmipc_list __user *uarg);
+long shmipc_peers(struct shmipc_file *sf, struct shmipc_list __user *uarg);
 
 /* debugfs.c */
 void shmipc_debugfs_init(void);

@@ -457,4 +457,7 @@ int shmipc_mpmc_recv(struct shmipc_mpmc *q, void *msg, uint64_t deadline_ns);
 }
 #endif
 
+/* Introspection: listing regions, inspecting one without joining it. */
+#include "shmipc/introspect.h"
+
 #endif /* SHMIPC_H */

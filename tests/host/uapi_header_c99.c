@@ -33,11 +33,12 @@ int main(void)
 		SHMIPC_IOC_UNLINK, SHMIPC_IOC_INFO, SHMIPC_IOC_WAIT,
 		SHMIPC_IOC_WAKE, SHMIPC_IOC_WAITV, SHMIPC_IOC_ATTACH,
 		SHMIPC_IOC_DETACH, SHMIPC_IOC_OWN, SHMIPC_IOC_RECLAIM,
+		SHMIPC_IOC_LIST, SHMIPC_IOC_PEERS,
 	};
 	size_t i;
 	int distinct = 1;
 
-	printf("TAP version 13\n1..6\n");
+	printf("TAP version 13\n1..7\n");
 	check(sizeof(c) == 104 && c.size == 4096 && c.name[4] == 0,
 	      "c99_create_initializer");
 	v.entries = (__u64)(size_t)e;
@@ -58,6 +59,12 @@ int main(void)
 	      sizeof(struct shmipc_own) == 16 &&
 	      sizeof(struct shmipc_reclaim) == 16 &&
 	      sizeof(struct shmipc_uring_wait) == 16, "c99_peer_structs");
+	check(sizeof(struct shmipc_list) == 56 &&
+	      sizeof(struct shmipc_region_entry) == 128 &&
+	      sizeof(struct shmipc_peer_entry) == 32 &&
+	      offsetof(struct shmipc_list, total) == 32 &&
+	      offsetof(struct shmipc_peer_entry, status) == 20,
+	      "c99_list_structs");
 	printf("# Totals: pass:%d fail:%d xfail:0 xpass:0 skip:0 error:0\n",
 	       pass, fail);
 	return fail ? 1 : 0;

@@ -108,26 +108,6 @@ static int as_user(int dev, const char *name, uid_t uid, gid_t gid,
 	return sx_reap(pid);
 }
 
-/* Create @name as (uid, gid) in a child, persistent so it outlives it. */
-static int create_as(int dev, const char *name, uid_t uid, gid_t gid,
-		     __u32 mode)
-{
-	pid_t pid = sx_fork();
-
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		int fd;
-
-		if (sx_become(uid, gid, NULL, 0))
-			_exit(100);
-		fd = sx_create(dev, name, 4096, mode,
-			       SHMIPC_CREATE_EXCL | SHMIPC_CREATE_PERSISTENT);
-		_exit(sx_errcode(fd));
-	}
-	return sx_reap(pid);
-}
-
 static volatile __u32 *map_rw(int fd)
 {
 	volatile __u32 *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
@@ -234,7 +214,7 @@ TEST_F(perm, owner_class_is_exclusive)
 	 * A region of UID_A with mode 0066: its owner has no bits even
 	 * though group and other have rw (owner bits, not the union).
 	 */
-	ASSERT_EQ(0, create_as(self->dev, self->name, UID_A, GID_A, 0066));
+	ASSERT_EQ(0, sx_create_as(self->dev, self->name, UID_A, GID_A, 0066));
 	EXPECT_EQ(EACCES, as_user(self->dev, self->name, UID_A, GID_A, 0,
 				  ACT_OPEN_RO));
 	EXPECT_EQ(0, as_user(self->dev, self->name, UID_B, GID_B, 0,
@@ -251,7 +231,7 @@ TEST_F(perm, owner_opens_own_0600_region)
 	struct shmipc_info info;
 	int fd;
 
-	ASSERT_EQ(0, create_as(self->dev, self->name, UID_A, GID_A, 0600));
+	ASSERT_EQ(0, sx_create_as(self->dev, self->name, UID_A, GID_A, 0600));
 	EXPECT_EQ(0, as_user(self->dev, self->name, UID_A, GID_B, 0,
 			     ACT_OPEN_RW));
 	EXPECT_EQ(EACCES, as_user(self->dev, self->name, UID_B, GID_A, 0,
@@ -282,7 +262,7 @@ TEST_F(perm, root_overrides_with_cap_ipc_owner)
 	struct shmipc_info info;
 	int fd;
 
-	ASSERT_EQ(0, create_as(self->dev, self->name, UID_A, GID_A, 0));
+	ASSERT_EQ(0, sx_create_as(self->dev, self->name, UID_A, GID_A, 0));
 	fd = sx_open(self->dev, self->name, 0);
 	ASSERT_LE(0, fd) TH_LOG("root open of a mode 0 region: %s",
 				strerror(-fd));
@@ -316,7 +296,7 @@ TEST_F(perm, unlink_needs_owner_or_creator)
 
 TEST_F(perm, non_root_owner_unlinks)
 {
-	ASSERT_EQ(0, create_as(self->dev, self->name, UID_A, GID_A, 0600));
+	ASSERT_EQ(0, sx_create_as(self->dev, self->name, UID_A, GID_A, 0600));
 	EXPECT_EQ(EPERM, as_user(self->dev, self->name, UID_B, GID_A, 0,
 				 ACT_UNLINK));
 	/* another process of the owner uid, without any capability */

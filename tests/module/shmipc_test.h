@@ -24,6 +24,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -734,6 +735,134 @@ static inline int sx_dbg_count_peers(unsigned long long region_id)
 }
 
 /* ------------------------------------------------------------------ */
+/* introspection: LIST (on /dev/shmipc) and PEERS (on a region fd) */
+
+/* Offset of the id an entry of @req is paged by. */
+static inline size_t sx_page_id_off(unsigned long req)
+{
+	return req == SHMIPC_IOC_LIST ?
+	       offsetof(struct shmipc_region_entry, id) :
+	       offsetof(struct shmipc_peer_entry, peer_id);
+}
+
+static inline size_t sx_page_entry_size(unsigned long req)
+{
+	return req == SHMIPC_IOC_LIST ? sizeof(struct shmipc_region_entry) :
+					sizeof(struct shmipc_peer_entry);
+}
+
+/*
+ * One LIST or PEERS call (@req) on @fd: @count entries of @entry_size
+ * bytes at @entries, from @cursor.  0 or -errno; the struct as the
+ * kernel left it in *@out (if not NULL).
+ */
+static inline int sx_list_call(int fd, unsigned long req, void *entries,
+			       __u32 count, __u32 entry_size, __u64 cursor,
+			       struct shmipc_list *out)
+{
+	struct shmipc_list l;
+	int ret;
+
+	memset(&l, 0, sizeof(l));
+	l.entries = (__u64)(uintptr_t)entries;
+	l.count = count;
+	l.entry_size = entry_size;
+	l.cursor = cursor;
+	ret = sx_ioctl(fd, req, &l);
+	if (out)
+		*out = l;
+	return ret;
+}
+
+/*
+ * Every entry of LIST or PEERS (@req) on @fd, @page at a time, into @out
+ * (up to @max entries of the kernel's size; the count goes on beyond).
+ * Checks the paging contract on the way: at most @page per call, ids
+ * strictly increasing across calls, .next the last id while entries
+ * follow and 0 at the end.  Returns the count, -errno, or -EPROTO when
+ * the contract was broken.
+ */
+static inline int sx_walk(int fd, unsigned long req, void *out, int max,
+			  __u32 page)
+{
+	size_t esz = sx_page_entry_size(req), id_off = sx_page_id_off(req);
+	unsigned char *buf = calloc(page ? page : 1, esz);
+	struct shmipc_list l;
+	__u64 cursor = 0, last = 0, id;
+	int n = 0, ret;
+	__u32 i;
+
+	if (!buf)
+		return -ENOMEM;
+	do {
+		ret = sx_list_call(fd, req, buf, page, (__u32)esz, cursor, &l);
+		if (ret < 0)
+			break;
+		ret = -EPROTO;
+		if (l.count > page || (l.next && l.count != page))
+			break;
+		for (i = 0; i < l.count; i++, n++) {
+			memcpy(&id, buf + i * esz + id_off, sizeof(id));
+			if (id <= last)
+				goto out;
+			last = id;
+			if (out && n < max)
+				memcpy((unsigned char *)out + (size_t)n * esz,
+				       buf + i * esz, esz);
+		}
+		if (l.next && l.next != last)
+			break;
+		cursor = l.next;
+		ret = 0;
+	} while (cursor);
+out:
+	free(buf);
+	return ret < 0 ? ret : n;
+}
+
+/* The LIST entry of region @name (in @e): 0, -ENOENT, or -errno. */
+static inline int sx_list_find(int dev, const char *name,
+			       struct shmipc_region_entry *e)
+{
+	struct shmipc_region_entry all[256];
+	int n = sx_walk(dev, SHMIPC_IOC_LIST, all, 256, 16), i;
+
+	if (n < 0)
+		return n;
+	if (n > 256)
+		return -E2BIG;
+	for (i = 0; i < n; i++) {
+		if (!strcmp(all[i].name, name)) {
+			if (e)
+				*e = all[i];
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/* The PEERS entry of @peer_id on region fd @fd: 0, -ENOENT, -errno. */
+static inline int sx_peers_find(int fd, __u64 peer_id,
+				struct shmipc_peer_entry *e)
+{
+	struct shmipc_peer_entry all[256];
+	int n = sx_walk(fd, SHMIPC_IOC_PEERS, all, 256, 16), i;
+
+	if (n < 0)
+		return n;
+	if (n > 256)
+		return -E2BIG;
+	for (i = 0; i < n; i++) {
+		if (all[i].peer_id == peer_id) {
+			if (e)
+				*e = all[i];
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/* ------------------------------------------------------------------ */
 /* small files: module parameters, /proc */
 
 /* One read() of @path into @buf, NUL-terminated: its length, or -errno. */
@@ -871,6 +1000,29 @@ static inline int sx_become(uid_t uid, gid_t gid, gid_t *groups, int ngroups)
 	if (setresuid(uid, uid, uid))
 		return -errno;
 	return 0;
+}
+
+/*
+ * Create @name (4096 bytes, @mode, EXCL, persistent so it outlives the
+ * child) as (uid, gid) in a child: its exit code, 0 or an errno.
+ */
+static inline int sx_create_as(int dev, const char *name, uid_t uid,
+			       gid_t gid, __u32 mode)
+{
+	pid_t pid = sx_fork();
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int fd;
+
+		if (sx_become(uid, gid, NULL, 0))
+			_exit(100);
+		fd = sx_create(dev, name, 4096, mode,
+			       SHMIPC_CREATE_EXCL | SHMIPC_CREATE_PERSISTENT);
+		_exit(sx_errcode(fd));
+	}
+	return sx_reap(pid);
 }
 
 /* A one-byte pipe handshake: close the ends you don't use. */

@@ -68,6 +68,28 @@
 			 M(shmipc_event, status) + M(shmipc_event, flags))
 #define URING_WAIT_SUM	(M(shmipc_uring_wait, wait) + \
 			 M(shmipc_uring_wait, reserved))
+#define LIST_SUM	(M(shmipc_list, entries) + M(shmipc_list, count) + \
+			 M(shmipc_list, entry_size) + M(shmipc_list, cursor) + \
+			 M(shmipc_list, next) + M(shmipc_list, total) + \
+			 M(shmipc_list, flags) + M(shmipc_list, reserved))
+#define REGION_ENTRY_SUM (M(shmipc_region_entry, name) + \
+			 M(shmipc_region_entry, size) + \
+			 M(shmipc_region_entry, id) + \
+			 M(shmipc_region_entry, uid) + \
+			 M(shmipc_region_entry, gid) + \
+			 M(shmipc_region_entry, mode) + \
+			 M(shmipc_region_entry, flags) + \
+			 M(shmipc_region_entry, nr_peers) + \
+			 M(shmipc_region_entry, nr_waiters) + \
+			 M(shmipc_region_entry, nr_files) + \
+			 M(shmipc_region_entry, nr_dead) + \
+			 M(shmipc_region_entry, reserved))
+#define PEER_ENTRY_SUM	(M(shmipc_peer_entry, peer_id) + \
+			 M(shmipc_peer_entry, pid) + \
+			 M(shmipc_peer_entry, state) + \
+			 M(shmipc_peer_entry, nr_owned) + \
+			 M(shmipc_peer_entry, status) + \
+			 M(shmipc_peer_entry, reserved))
 
 /* Sizes: fixed forever (a change is a new ioctl number). */
 _Static_assert(sizeof(struct shmipc_features) == 64, "features size");
@@ -84,6 +106,9 @@ _Static_assert(sizeof(struct shmipc_own) == 16, "own size");
 _Static_assert(sizeof(struct shmipc_reclaim) == 16, "reclaim size");
 _Static_assert(sizeof(struct shmipc_event) == 32, "event size");
 _Static_assert(sizeof(struct shmipc_uring_wait) == 16, "uring_wait size");
+_Static_assert(sizeof(struct shmipc_list) == 56, "list size");
+_Static_assert(sizeof(struct shmipc_region_entry) == 128, "region entry size");
+_Static_assert(sizeof(struct shmipc_peer_entry) == 32, "peer entry size");
 
 /* No implicit padding anywhere. */
 _Static_assert(FEATURES_SUM == sizeof(struct shmipc_features), "features pad");
@@ -101,6 +126,11 @@ _Static_assert(RECLAIM_SUM == sizeof(struct shmipc_reclaim), "reclaim pad");
 _Static_assert(EVENT_SUM == sizeof(struct shmipc_event), "event pad");
 _Static_assert(URING_WAIT_SUM == sizeof(struct shmipc_uring_wait),
 	       "uring_wait pad");
+_Static_assert(LIST_SUM == sizeof(struct shmipc_list), "list pad");
+_Static_assert(REGION_ENTRY_SUM == sizeof(struct shmipc_region_entry),
+	       "region entry pad");
+_Static_assert(PEER_ENTRY_SUM == sizeof(struct shmipc_peer_entry),
+	       "peer entry pad");
 
 /* Every __u64 naturally aligned (offsets below), sizes multiple of 8. */
 _Static_assert(sizeof(struct shmipc_features) % 8 == 0, "features % 8");
@@ -117,6 +147,9 @@ _Static_assert(sizeof(struct shmipc_own) % 8 == 0, "own % 8");
 _Static_assert(sizeof(struct shmipc_reclaim) % 8 == 0, "reclaim % 8");
 _Static_assert(sizeof(struct shmipc_event) % 8 == 0, "event % 8");
 _Static_assert(sizeof(struct shmipc_uring_wait) % 8 == 0, "uring_wait % 8");
+_Static_assert(sizeof(struct shmipc_list) % 8 == 0, "list % 8");
+_Static_assert(sizeof(struct shmipc_region_entry) % 8 == 0, "region entry % 8");
+_Static_assert(sizeof(struct shmipc_peer_entry) % 8 == 0, "peer entry % 8");
 
 /* Offsets (the ABI, not only the size). */
 _Static_assert(offsetof(struct shmipc_features, api_version) == 0, "");
@@ -205,6 +238,35 @@ _Static_assert(offsetof(struct shmipc_event, flags) == 28, "");
 _Static_assert(offsetof(struct shmipc_uring_wait, wait) == 0, "");
 _Static_assert(offsetof(struct shmipc_uring_wait, reserved) == 8, "");
 
+_Static_assert(offsetof(struct shmipc_list, entries) == 0, "");
+_Static_assert(offsetof(struct shmipc_list, count) == 8, "");
+_Static_assert(offsetof(struct shmipc_list, entry_size) == 12, "");
+_Static_assert(offsetof(struct shmipc_list, cursor) == 16, "");
+_Static_assert(offsetof(struct shmipc_list, next) == 24, "");
+_Static_assert(offsetof(struct shmipc_list, total) == 32, "");
+_Static_assert(offsetof(struct shmipc_list, flags) == 36, "");
+_Static_assert(offsetof(struct shmipc_list, reserved) == 40, "");
+
+_Static_assert(offsetof(struct shmipc_region_entry, name) == 0, "");
+_Static_assert(offsetof(struct shmipc_region_entry, size) == 64, "");
+_Static_assert(offsetof(struct shmipc_region_entry, id) == 72, "");
+_Static_assert(offsetof(struct shmipc_region_entry, uid) == 80, "");
+_Static_assert(offsetof(struct shmipc_region_entry, gid) == 84, "");
+_Static_assert(offsetof(struct shmipc_region_entry, mode) == 88, "");
+_Static_assert(offsetof(struct shmipc_region_entry, flags) == 92, "");
+_Static_assert(offsetof(struct shmipc_region_entry, nr_peers) == 96, "");
+_Static_assert(offsetof(struct shmipc_region_entry, nr_waiters) == 100, "");
+_Static_assert(offsetof(struct shmipc_region_entry, nr_files) == 104, "");
+_Static_assert(offsetof(struct shmipc_region_entry, nr_dead) == 108, "");
+_Static_assert(offsetof(struct shmipc_region_entry, reserved) == 112, "");
+
+_Static_assert(offsetof(struct shmipc_peer_entry, peer_id) == 0, "");
+_Static_assert(offsetof(struct shmipc_peer_entry, pid) == 8, "");
+_Static_assert(offsetof(struct shmipc_peer_entry, state) == 12, "");
+_Static_assert(offsetof(struct shmipc_peer_entry, nr_owned) == 16, "");
+_Static_assert(offsetof(struct shmipc_peer_entry, status) == 20, "");
+_Static_assert(offsetof(struct shmipc_peer_entry, reserved) == 24, "");
+
 /* io_uring: the command payload fits a plain (64-byte) SQE's 16 bytes. */
 _Static_assert(sizeof(struct shmipc_uring_wait) <= 16, "fits sqe->cmd");
 
@@ -223,6 +285,11 @@ _Static_assert(M(shmipc_reclaim, peer_id) == 8, "");
 _Static_assert(M(shmipc_event, peer_id) == 8, "");
 _Static_assert(M(shmipc_uring_wait, wait) == 8, "pointers travel as __u64");
 _Static_assert(M(shmipc_info, reserved) == 24, "info reserved[3]");
+_Static_assert(M(shmipc_list, entries) == 8, "pointers travel as __u64");
+_Static_assert(M(shmipc_region_entry, name) == SHMIPC_NAME_MAX, "");
+_Static_assert(SHMIPC_LIST_ENTRY_MAX % 8 == 0, "strides are multiples of 8");
+_Static_assert(sizeof(struct shmipc_region_entry) <= SHMIPC_LIST_ENTRY_MAX,
+	       "");
 
 /* Run-time copies of the same facts, so that they count in TAP. */
 
@@ -242,6 +309,9 @@ TEST(struct_sizes)
 	EXPECT_EQ(16, sizeof(struct shmipc_reclaim));
 	EXPECT_EQ(32, sizeof(struct shmipc_event));
 	EXPECT_EQ(16, sizeof(struct shmipc_uring_wait));
+	EXPECT_EQ(56, sizeof(struct shmipc_list));
+	EXPECT_EQ(128, sizeof(struct shmipc_region_entry));
+	EXPECT_EQ(32, sizeof(struct shmipc_peer_entry));
 }
 
 TEST(no_implicit_padding)
@@ -260,6 +330,9 @@ TEST(no_implicit_padding)
 	EXPECT_EQ(RECLAIM_SUM, sizeof(struct shmipc_reclaim));
 	EXPECT_EQ(EVENT_SUM, sizeof(struct shmipc_event));
 	EXPECT_EQ(URING_WAIT_SUM, sizeof(struct shmipc_uring_wait));
+	EXPECT_EQ(LIST_SUM, sizeof(struct shmipc_list));
+	EXPECT_EQ(REGION_ENTRY_SUM, sizeof(struct shmipc_region_entry));
+	EXPECT_EQ(PEER_ENTRY_SUM, sizeof(struct shmipc_peer_entry));
 }
 
 TEST(sizes_multiple_of_8_and_u64_aligned)
@@ -298,6 +371,15 @@ TEST(sizes_multiple_of_8_and_u64_aligned)
 	EXPECT_EQ(0, offsetof(struct shmipc_event, seq) % 8);
 	EXPECT_EQ(0, offsetof(struct shmipc_event, peer_id) % 8);
 	EXPECT_EQ(0, offsetof(struct shmipc_uring_wait, reserved) % 8);
+	EXPECT_EQ(0, sizeof(struct shmipc_list) % 8);
+	EXPECT_EQ(0, sizeof(struct shmipc_region_entry) % 8);
+	EXPECT_EQ(0, sizeof(struct shmipc_peer_entry) % 8);
+	EXPECT_EQ(0, offsetof(struct shmipc_list, cursor) % 8);
+	EXPECT_EQ(0, offsetof(struct shmipc_list, next) % 8);
+	EXPECT_EQ(0, offsetof(struct shmipc_list, reserved) % 8);
+	EXPECT_EQ(0, offsetof(struct shmipc_region_entry, id) % 8);
+	EXPECT_EQ(0, offsetof(struct shmipc_region_entry, reserved) % 8);
+	EXPECT_EQ(0, offsetof(struct shmipc_peer_entry, reserved) % 8);
 }
 
 TEST(field_offsets)
@@ -332,6 +414,15 @@ TEST(field_offsets)
 	EXPECT_EQ(24, offsetof(struct shmipc_event, status));
 	EXPECT_EQ(28, offsetof(struct shmipc_event, flags));
 	EXPECT_EQ(8, offsetof(struct shmipc_uring_wait, reserved));
+	EXPECT_EQ(12, offsetof(struct shmipc_list, entry_size));
+	EXPECT_EQ(24, offsetof(struct shmipc_list, next));
+	EXPECT_EQ(32, offsetof(struct shmipc_list, total));
+	EXPECT_EQ(36, offsetof(struct shmipc_list, flags));
+	EXPECT_EQ(72, offsetof(struct shmipc_region_entry, id));
+	EXPECT_EQ(92, offsetof(struct shmipc_region_entry, flags));
+	EXPECT_EQ(108, offsetof(struct shmipc_region_entry, nr_dead));
+	EXPECT_EQ(8, offsetof(struct shmipc_peer_entry, pid));
+	EXPECT_EQ(20, offsetof(struct shmipc_peer_entry, status));
 }
 
 struct ioc_expect {
@@ -368,6 +459,10 @@ TEST(ioctl_numbers)
 		  sizeof(struct shmipc_own) },
 		{ "RECLAIM", SHMIPC_IOC_RECLAIM, 0x23, _IOC_WRITE,
 		  sizeof(struct shmipc_reclaim) },
+		{ "LIST", SHMIPC_IOC_LIST, 0x04, _IOC_READ | _IOC_WRITE,
+		  sizeof(struct shmipc_list) },
+		{ "PEERS", SHMIPC_IOC_PEERS, 0x24, _IOC_READ | _IOC_WRITE,
+		  sizeof(struct shmipc_list) },
 	};
 	size_t i, j;
 
@@ -428,6 +523,14 @@ TEST(peer_constants)
 	EXPECT_EQ(SHMIPC_IOC_WAIT, SHMIPC_URING_WAIT);
 	/* cmd_op is 32 bits in the SQE */
 	EXPECT_EQ(SHMIPC_URING_WAIT, (__u32)SHMIPC_URING_WAIT);
+}
+
+TEST(list_constants)
+{
+	EXPECT_EQ(0x20ULL, SHMIPC_FEAT_LIST);
+	EXPECT_EQ(1024, SHMIPC_LIST_ENTRY_MAX);
+	EXPECT_EQ(1, SHMIPC_PEER_STATE_ALIVE);
+	EXPECT_EQ(2, SHMIPC_PEER_STATE_DEAD);
 }
 
 TEST_HARNESS_MAIN

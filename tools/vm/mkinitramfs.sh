@@ -32,6 +32,7 @@ fi
 
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
+chmod 755 "$stage"	# the guest's /: mktemp made it 0700, closed to non-root
 mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,tests}
 cp "$busybox" "$stage/bin/busybox"
 ln -s busybox "$stage/bin/sh"		# for /init's #! line; the rest at boot

@@ -2,10 +2,10 @@
 /*
  * shmipc: named shared-memory regions with blocking wake-ups.
  *
- * /dev/shmipc is a control device.  Its ioctls create, open and unlink
- * named regions; CREATE and OPEN return a new close-on-exec *region fd*.
- * A region fd is mmap()ed (MAP_SHARED only) and carries the per-region
- * ioctls: INFO, WAIT, WAKE and WAITV.
+ * /dev/shmipc is a control device.  Its ioctls create, open, unlink and
+ * list named regions; CREATE and OPEN return a new close-on-exec *region
+ * fd*.  A region fd is mmap()ed (MAP_SHARED only) and carries the
+ * per-region ioctls: INFO, WAIT, WAKE, WAITV, the peer ioctls and PEERS.
  *
  * Names
  *   1..SHMIPC_NAME_MAX-1 bytes of [A-Za-z0-9._-], not "." or "..",
@@ -127,6 +127,32 @@
  *   parked wait lasts at most max_uring_wait_ms (default 1000): it then
  *   completes with -EINTR, and the caller resubmits it.
  *
+ * Introspection (SHMIPC_FEAT_LIST)
+ *   SHMIPC_IOC_LIST on /dev/shmipc lists the regions of the caller's user
+ *   namespace that it may read (the rule of a SHMIPC_OPEN_STAT open: read
+ *   permission, or CAP_IPC_OWNER), unlinked ones still held open included
+ *   (flag SHMIPC_INFO_UNLINKED), one struct shmipc_region_entry each.
+ *   SHMIPC_IOC_PEERS on any region fd (a STAT fd too) lists the region's
+ *   peers, one struct shmipc_peer_entry each: the attached ones (ALIVE)
+ *   and the dead ones still marked (DEAD, with their wait(2) status until
+ *   RECLAIM).  A peer that left, or that died owning no word, is gone
+ *   from the list at once (its LEAVE or DEATH event tells of it).  Pids
+ *   are in the caller's pid namespace, 0 when not visible there.
+ *
+ *   Both take a struct shmipc_list and page the same way: entries come
+ *   in increasing id order (ids are never reused), .cursor is 0 for the
+ *   first call and the .next of the previous one after that; .next is 0
+ *   once nothing follows.  A region or peer that exists for the whole
+ *   walk is listed exactly once; one made or removed meanwhile is listed
+ *   at most once.  .count 0 only counts: .total is the number of entries
+ *   visible when the call began.  .entry_size is the stride of the
+ *   caller's array: at least the size of the entry struct (a later
+ *   version may add fields at the end; bytes past what the kernel knows
+ *   are zeroed), a multiple of 8, at most SHMIPC_LIST_ENTRY_MAX.
+ *   Errors: -EINVAL (flags, reserved, entry_size), -EFAULT (the struct or
+ *   the array is not writable).  Nothing is locked while user memory is
+ *   written, so a slow or faulting buffer cannot stall other callers.
+ *
  * ABI rules
  *   Every flags, pad and reserved field must be zero (-EINVAL); unknown
  *   ioctls give -ENOTTY.  Out fields are ignored on input.  Structs never
@@ -165,6 +191,7 @@
 #define SHMIPC_FEAT_WAITV	0x4ULL	/* WAITV */
 #define SHMIPC_FEAT_PEERS	0x8ULL	/* ATTACH/DETACH/OWN/RECLAIM, events */
 #define SHMIPC_FEAT_URING_CMD	0x10ULL	/* SHMIPC_URING_WAIT */
+#define SHMIPC_FEAT_LIST	0x20ULL	/* LIST, PEERS */
 
 struct shmipc_features {
 	__u32 api_version;	/* out: SHMIPC_API_VERSION */
@@ -319,6 +346,50 @@ struct shmipc_uring_wait {
 	__u64 reserved;
 };
 
+/* Paging of SHMIPC_IOC_LIST and SHMIPC_IOC_PEERS (see Introspection). */
+struct shmipc_list {
+	__u64 entries;		/* user pointer to the entry array */
+	__u32 count;		/* in: room in entries; out: entries written */
+	__u32 entry_size;	/* stride of entries in bytes */
+	__u64 cursor;		/* 0 first, then .next of the last call */
+	__u64 next;		/* out: cursor of the next call; 0 at the end */
+	__u32 total;		/* out: entries visible in all */
+	__u32 flags;		/* must be 0 */
+	__u64 reserved[2];
+};
+
+#define SHMIPC_LIST_ENTRY_MAX	1024	/* largest .entry_size */
+
+/* One region of SHMIPC_IOC_LIST: as struct shmipc_info, for the caller. */
+struct shmipc_region_entry {
+	char name[SHMIPC_NAME_MAX];
+	__u64 size;		/* bytes */
+	__u64 id;		/* as shmipc_info.id; entries in id order */
+	__u32 uid;		/* owner, in the caller's user namespace */
+	__u32 gid;
+	__u32 mode;		/* 0777 bits */
+	__u32 flags;		/* SHMIPC_INFO_PERSISTENT, _UNLINKED, _DESTROYED */
+	__u32 nr_peers;		/* attached peers */
+	__u32 nr_waiters;	/* words waited on */
+	__u32 nr_files;		/* open region file descriptions */
+	__u32 nr_dead;		/* dead peers still marked */
+	__u64 reserved[2];	/* out: 0 */
+};
+
+/* struct shmipc_peer_entry.state */
+#define SHMIPC_PEER_STATE_ALIVE	1	/* attached */
+#define SHMIPC_PEER_STATE_DEAD	2	/* died owning words, not yet reclaimed */
+
+/* One peer of SHMIPC_IOC_PEERS. */
+struct shmipc_peer_entry {
+	__u64 peer_id;		/* entries in peer id order */
+	__s32 pid;		/* in the caller's pid namespace; 0 if not there */
+	__u32 state;		/* SHMIPC_PEER_STATE_* */
+	__u32 nr_owned;		/* owned words (SHMIPC_IOC_OWN) */
+	__u32 status;		/* DEAD: wait(2) status; ALIVE: 0 */
+	__u64 reserved;		/* out: 0 */
+};
+
 #define SHMIPC_IOC_MAGIC	0xB2
 
 /* On /dev/shmipc */
@@ -326,6 +397,7 @@ struct shmipc_uring_wait {
 #define SHMIPC_IOC_CREATE	_IOWR(SHMIPC_IOC_MAGIC, 0x01, struct shmipc_create)
 #define SHMIPC_IOC_OPEN		_IOWR(SHMIPC_IOC_MAGIC, 0x02, struct shmipc_open)
 #define SHMIPC_IOC_UNLINK	_IOW(SHMIPC_IOC_MAGIC, 0x03, struct shmipc_unlink)
+#define SHMIPC_IOC_LIST		_IOWR(SHMIPC_IOC_MAGIC, 0x04, struct shmipc_list)
 
 /* On a region fd; WAKE and WAITV return a count / index (>= 0) */
 #define SHMIPC_IOC_INFO		_IOR(SHMIPC_IOC_MAGIC, 0x10, struct shmipc_info)
@@ -336,6 +408,7 @@ struct shmipc_uring_wait {
 #define SHMIPC_IOC_DETACH	_IO(SHMIPC_IOC_MAGIC, 0x21)	/* arg 0 */
 #define SHMIPC_IOC_OWN		_IOW(SHMIPC_IOC_MAGIC, 0x22, struct shmipc_own)
 #define SHMIPC_IOC_RECLAIM	_IOW(SHMIPC_IOC_MAGIC, 0x23, struct shmipc_reclaim)
+#define SHMIPC_IOC_PEERS	_IOWR(SHMIPC_IOC_MAGIC, 0x24, struct shmipc_list)
 
 /* cmd_op of IORING_OP_URING_CMD on a region fd */
 #define SHMIPC_URING_WAIT	SHMIPC_IOC_WAIT
