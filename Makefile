@@ -30,6 +30,7 @@ tests: ksrc
 	$(MAKE) -C tests/lib
 	$(MAKE) -C tools
 	$(MAKE) -C tests/cli
+	$(MAKE) -C tools/bench host
 
 # libshmipc: lib/libshmipc.a and lib/libshmipc.so (its tests: tests/lib).
 lib:
@@ -80,13 +81,12 @@ build/demo/demo-min: tools/demo-min.c uapi/linux/shmipc.h
 demo: module build/demo/demo-min
 	KVER=$(KVER) tools/vm/run-demo.sh
 
-# Benchmarks (not tests): static programs run in the VM by run-bench.sh.
-build/bench/bench-kill-to-wake: tools/bench/kill_to_wake.c uapi/linux/shmipc.h
-	@mkdir -p $(@D)
-	$(CC) $(DEMO_CFLAGS) -o $@ $<
-
-bench: module build/bench/bench-kill-to-wake
-	KVER=$(KVER) tools/vm/run-bench.sh
+# Benchmarks (not tests, tools/bench/): chanbench on the host, then
+# chanbench and kill-to-wake in the VM; results in build/bench/results.*
+# (CHANBENCH_ARGS="--time-ms 50" for a quick run).
+bench: module
+	$(MAKE) -C tools/bench
+	KVER=$(KVER) tools/bench/run.sh
 
 clean:
 	-[ ! -d $(KDIR) ] || $(MAKE) -C $(KDIR) M=$(CURDIR) clean

@@ -12,7 +12,10 @@
  * kill(); the survivor reads the clock right after it wakes.  Survivor on
  * CPU 0, killer and victim on CPU 1 (the cross-CPU case).
  *
- * Usage: kill-to-wake [trials]   (default 200)
+ * Usage: kill-to-wake [--json FILE] [trials]   (default 200 trials)
+ * A Markdown table on stdout; with --json, one JSON object per mode in
+ * FILE, with chanbench's fields (tools/bench/report.c): the pidfd mode
+ * is the baseline of the other two.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -81,12 +84,40 @@ static void killer(int cmd, volatile uint64_t *stamp)
 	_exit(0);
 }
 
+static void json_row(FILE *f, int mode, int trials, const uint64_t *lat,
+		     double base_p50)
+{
+	double p50 = (double)lat[trials / 2];
+
+	fprintf(f, "{\"bench\":\"kill-to-wake\",\"backend\":\"module\",\"transport\":\"%s\",\"placement\":\"cross-cpu\",\"msg_size\":0,\"p50_ns\":%.1f,\"p99_ns\":%.1f,\"p999_ns\":%.1f,\"msgs_per_s\":null,\"bytes_per_s\":null,\"cpu_ns_per_msg\":null,",
+		mode_names[mode], p50, (double)lat[trials * 99 / 100],
+		(double)lat[trials * 999 / 1000]);
+	if (mode == MODE_PIDFD)
+		fprintf(f, "\"ratio\":null,\"baseline\":null");
+	else
+		fprintf(f, "\"ratio\":%.3f,\"baseline\":\"pidfd/kill-to-wake\"",
+			p50 / base_p50);
+	fprintf(f, ",\"samples\":%d}\n", trials);
+}
+
 int main(int argc, char **argv)
 {
-	int trials = argc > 1 ? atoi(argv[1]) : 200;
+	/* The baseline first: the other rows' ratios need it. */
+	static const int order[MODES] = { MODE_PIDFD, MODE_WAIT, MODE_POLL };
+	const char *json_path = NULL;
+	FILE *json = NULL;
+	double base_p50 = 0;
+	int trials = 200, i;
 	struct shmipc_create c = { .name = "kill-to-wake", .size = 4096,
 				   .mode = 0600 };
 	int dev, fd, cmd[2], m, t;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json") && i + 1 < argc)
+			json_path = argv[++i];
+		else
+			trials = atoi(argv[i]);
+	}
 	volatile uint64_t *stamp;
 	uint64_t *lat;
 	pid_t kpid;
@@ -99,6 +130,8 @@ int main(int argc, char **argv)
 	dev = open("/dev/shmipc", O_RDWR | O_CLOEXEC);
 	if (!lat || stamp == MAP_FAILED || dev < 0)
 		die("setup");
+	if (json_path && !(json = fopen(json_path, "w")))
+		die(json_path);
 	if (ioctl(dev, SHMIPC_IOC_CREATE, &c))
 		die("create");
 	fd = c.fd;
@@ -113,11 +146,12 @@ int main(int argc, char **argv)
 	close(cmd[0]);
 	pin(0);
 
-	printf("kill-to-wake, %d trials per mode, survivor on CPU 0, killer and victim on CPU 1\n",
+	printf("kill-to-wake: %d trials per mode, survivor on CPU 0, killer and victim on CPU 1\n\n",
 	       trials);
-	printf("%-6s %10s %10s %10s %10s\n", "mode", "p50 us", "p90 us",
-	       "p99 us", "max us");
-	for (m = 0; m < MODES; m++) {
+	printf("| mode | p50 us | p90 us | p99 us | max us |\n");
+	printf("| --- | ---: | ---: | ---: | ---: |\n");
+	for (i = 0; i < MODES; i++) {
+		m = order[i];
 		for (t = 0; t < trials; t++) {
 			struct shmipc_event ev[16];
 			int ready[2], pidfd = -1, ret;
@@ -183,15 +217,16 @@ int main(int argc, char **argv)
 				;	/* drop the DEATH */
 		}
 		qsort(lat, (size_t)trials, sizeof(*lat), cmp_u64);
-		printf("%-6s %10.1f %10.1f %10.1f %10.1f\n", mode_names[m],
+		printf("| %s | %.1f | %.1f | %.1f | %.1f |\n", mode_names[m],
 		       lat[trials / 2] / 1e3, lat[trials * 9 / 10] / 1e3,
 		       lat[trials * 99 / 100] / 1e3, lat[trials - 1] / 1e3);
-		printf("{\"benchmark\":\"kill-to-wake\",\"backend\":\"module\",\"mode\":\"%s\",\"trials\":%d,\"p50_ns\":%llu,\"p99_ns\":%llu,\"max_ns\":%llu}\n",
-		       mode_names[m], trials,
-		       (unsigned long long)lat[trials / 2],
-		       (unsigned long long)lat[trials * 99 / 100],
-		       (unsigned long long)lat[trials - 1]);
+		if (m == MODE_PIDFD)
+			base_p50 = (double)lat[trials / 2];
+		if (json)
+			json_row(json, m, trials, lat, base_p50);
 	}
+	if (json && fclose(json))
+		die(json_path);
 	close(cmd[1]);
 	waitpid(kpid, NULL, 0);
 	close(fd);

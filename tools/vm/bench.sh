@@ -1,7 +1,22 @@
 #!/bin/sh
-# Guest side of `make bench`: run each benchmark in /bin/bench-*.
+# Guest side of `make bench`: run each benchmark in /bin/bench-* with
+# --json, and print its table and its JSON lines between markers for
+# tools/vm/run-bench.sh.  chanbench's options come from the kernel
+# command line (chanbench_args=--time-ms=50,--warmup-ms=5: commas for
+# spaces), which the kernel hands to /init as an environment variable.
 for b in /bin/bench-*; do
-	echo "== ${b##*/bench-}"
-	"$b"
-	echo "== ${b##*/bench-} exited with $?"
+	name=${b##*/bench-}
+	args=
+	# Under TCG the channels spin ~1 ms before they sleep: the wake
+	# rows need a longer pause than on the host (later options win).
+	[ "$name" = chanbench ] &&
+		args="--gap-us 3000 $(echo "${chanbench_args:-}" | tr , ' ')"
+	echo "@@BENCH-MD-BEGIN $name"
+	# shellcheck disable=SC2086  # word splitting of args is intended
+	"$b" --json "/tmp/$name.jsonl" $args
+	rc=$?
+	echo "@@BENCH-MD-END $name rc=$rc"
+	echo "@@BENCH-JSON-BEGIN $name"
+	cat "/tmp/$name.jsonl" 2>/dev/null
+	echo "@@BENCH-JSON-END $name"
 done
