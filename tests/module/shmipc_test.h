@@ -1198,6 +1198,171 @@ static inline size_t sx_page(void)
 }
 
 /* ------------------------------------------------------------------ */
+/* load tests: whole-module checks, seeds, debug kernels */
+
+/*
+ * The whole region list, however long, into a malloc()ed *@out (the
+ * caller frees it).  Returns the count or -errno.
+ */
+static inline int sx_dbg_read_all(struct sx_dbg_region **out)
+{
+	int n, max = 0;
+
+	*out = NULL;
+	for (;;) {	/* the list may grow between two reads */
+		n = sx_dbg_read(*out, max);
+		if (n < 0 || n <= max)
+			return n;
+		free(*out);
+		max = n + 64;
+		*out = calloc((size_t)max, sizeof(**out));
+		if (!*out)
+			return -ENOMEM;
+	}
+}
+
+/* Page-rounded bytes of every region debugfs lists: 0 or -errno. */
+static inline int sx_dbg_total_bytes(unsigned long long *bytes)
+{
+	unsigned long long page = sx_page();
+	struct sx_dbg_region *r;
+	int n = sx_dbg_read_all(&r), i;
+
+	if (n < 0)
+		return n;
+	*bytes = 0;
+	for (i = 0; i < n; i++)
+		*bytes += (r[i].size + page - 1) / page * page;
+	free(r);
+	return 0;
+}
+
+/*
+ * Does the module's count of live region bytes (what max_total_bytes
+ * bounds) equal the page-rounded sum of the regions debugfs lists?  It
+ * is not shown anywhere, so the quota itself probes it: with the limit
+ * at sum + page a one-page CREATE of @name must fit, with sum + page - 1
+ * it must not (-ENOSPC); together: count == sum.  Needs a quiet module
+ * (nothing else creating or dropping regions); restores the limit.
+ * 0 if equal, -EDOM if not, else -errno.
+ */
+static inline int sx_check_total_bytes(int dev, const char *name)
+{
+	unsigned long long page = sx_page(), sum, saved;
+	int ret, fd, fd2 = -1;
+
+	ret = sx_param_read("max_total_bytes", &saved);
+	if (ret)
+		return ret;
+	ret = sx_dbg_total_bytes(&sum);
+	if (ret)
+		return ret;
+	ret = sx_param_write("max_total_bytes", sum + page);
+	if (ret)
+		return ret;
+	fd = sx_create(dev, name, page, 0600, SHMIPC_CREATE_EXCL);
+	if (fd >= 0) {
+		close(fd);	/* not persistent: the region goes with it */
+		ret = sx_param_write("max_total_bytes", sum + page - 1);
+		if (!ret) {
+			fd2 = sx_create(dev, name, page, 0600,
+					SHMIPC_CREATE_EXCL);
+			ret = fd2 == -ENOSPC ? 0 : -EDOM;
+		}
+	} else {
+		ret = fd == -ENOSPC ? -EDOM : fd;
+	}
+	if (fd2 >= 0)
+		close(fd2);
+	sx_param_write("max_total_bytes", saved);
+	return ret;
+}
+
+/* Seeded pseudo-random numbers (splitmix64): one seed replays a run. */
+struct sx_rng {
+	__u64 s;
+};
+
+static inline __u64 sx_rand(struct sx_rng *r)
+{
+	__u64 z = (r->s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/* Uniform enough in [0, @n) for a test; 0 when @n is 0. */
+static inline __u64 sx_below(struct sx_rng *r, __u64 n)
+{
+	return n ? sx_rand(r) % n : 0;
+}
+
+static inline bool sx_chance(struct sx_rng *r, unsigned int percent)
+{
+	return sx_below(r, 100) < percent;
+}
+
+/* The seed in $@env (any strtoull() base), else one from the clock. */
+static inline __u64 sx_seed(const char *env)
+{
+	const char *s = getenv(env);
+	struct sx_rng r = { sx_now_ns() ^ ((__u64)getpid() << 32) };
+
+	if (s && *s)
+		return strtoull(s, NULL, 0);
+	return sx_rand(&r);
+}
+
+/* A positive number from $@env, else @def. */
+static inline unsigned long long sx_env_num(const char *env,
+					    unsigned long long def)
+{
+	const char *s = getenv(env);
+	unsigned long long v;
+
+	if (!s || !*s)
+		return def;
+	v = strtoull(s, NULL, 0);
+	return v ? v : def;
+}
+
+/*
+ * A debug kernel (lockdep or kmemleak, as tools/debug-kernel.sh builds:
+ * KASAN makes it ~5x slower): load tests do less work there.
+ */
+static inline bool sx_debug_kernel(void)
+{
+	return access("/proc/lockdep", F_OK) == 0 ||
+	       access("/sys/kernel/debug/kmemleak", F_OK) == 0;
+}
+
+/*
+ * Reap every child, and every orphan when the caller is a subreaper,
+ * until none is left: how many, or -ETIMEDOUT if some still run after
+ * @ms (the caller kills what it knows of and calls again).
+ */
+static inline int sx_reap_all(unsigned int ms)
+{
+	__u64 end = sx_deadline_ms(ms);
+	int n = 0;
+	pid_t r;
+
+	for (;;) {
+		r = waitpid(-1, NULL, WNOHANG);
+		if (r > 0) {
+			n++;
+			continue;
+		}
+		if (r < 0 && errno != EINTR)
+			return n;	/* ECHILD: none left */
+		if (sx_now_ns() >= end)
+			return -ETIMEDOUT;
+		usleep(1000);
+	}
+}
+
+/* ------------------------------------------------------------------ */
 /* io_uring (tests that define SX_URING before including; link -luring) */
 
 #ifdef SX_URING
