@@ -106,26 +106,34 @@ static struct mpmc_slot *slot_at(const struct shmipc_mpmc *q, uint32_t pos)
 				    (size_t)(pos & q->mask) * q->stride);
 }
 
-int shmipc_mpmc_create(struct shmipc_region *r, const char *key,
-		       uint32_t slot_size, uint32_t capacity)
+/* Bytes of a queue of @capacity slots of @slot_size, or 0 if invalid. */
+uint64_t shmipc_mpmc_bytes(uint32_t slot_size, uint32_t capacity)
 {
-	struct mpmc_hdr *h;
-	uint64_t off, bytes, stride;
-	uint32_t i;
-	int ret;
-
-	if (!r || slot_size == 0 || slot_size > SHMIPC_SPSC_SLOT_MAX ||
+	if (slot_size == 0 || slot_size > SHMIPC_SPSC_SLOT_MAX ||
 	    capacity < 2 || capacity > SHMIPC_SPSC_CAPACITY_MAX ||
 	    (capacity & (capacity - 1)))
+		return 0;
+	return sizeof(struct mpmc_hdr) +
+	       (sizeof(struct mpmc_slot) + (uint64_t)round8(slot_size)) *
+	       capacity;
+}
+
+int shmipc_mpmc_init_at(struct shmipc_region *r, uint64_t off,
+			uint64_t bytes, uint32_t slot_size, uint32_t capacity)
+{
+	uint64_t need = shmipc_mpmc_bytes(slot_size, capacity);
+	uint64_t stride = sizeof(struct mpmc_slot) + (uint64_t)round8(slot_size);
+	struct mpmc_hdr *h;
+	uint32_t i;
+
+	if (!r || need == 0 || bytes < need || (off & 63))
 		return -EINVAL;
-	stride = sizeof(struct mpmc_slot) + (uint64_t)round8(slot_size);
-	bytes = sizeof(struct mpmc_hdr) + stride * capacity;
-	ret = shmipc_dir_alloc(r, key, bytes, 64, &off);
-	if (ret)
-		return ret;
-	h = shmipc_region_ptr(r, off, bytes);
+	h = shmipc_region_ptr(r, off, need);
 	if (!h)
-		return -EBADMSG;
+		return -EINVAL;
+	/* The memory may be recycled (a heap record): nobody uses it until
+	 * the magic below is published, so plain writes do. */
+	memset(h, 0, sizeof(*h));
 	h->version = SHMIPC_LIB_VERSION;
 	h->hdr_size = sizeof(*h);
 	h->msg_size = slot_size;
@@ -138,16 +146,33 @@ int shmipc_mpmc_create(struct shmipc_region *r, const char *key,
 
 		/* Relaxed: published by the release of the magic below. */
 		atomic_store_explicit(&s->seq, i, memory_order_relaxed);
+		atomic_store_explicit(&s->tag, 0, memory_order_relaxed);
+		atomic_store_explicit(&s->holder, 0, memory_order_relaxed);
 	}
 	/* Release: an opener that sees the magic (acquire) sees the rest. */
 	atomic_store_explicit(&h->magic, MPMC_MAGIC, memory_order_release);
 	return 0;
 }
 
-int shmipc_mpmc_open(struct shmipc_region *r, const char *key,
-		     struct shmipc_mpmc **out)
+int shmipc_mpmc_create(struct shmipc_region *r, const char *key,
+		       uint32_t slot_size, uint32_t capacity)
 {
-	uint64_t off, size, slots_off;
+	uint64_t off, bytes = shmipc_mpmc_bytes(slot_size, capacity);
+	int ret;
+
+	if (!r || bytes == 0)
+		return -EINVAL;
+	ret = shmipc_dir_alloc(r, key, bytes, 64, &off);
+	if (ret)
+		return ret;
+	ret = shmipc_mpmc_init_at(r, off, bytes, slot_size, capacity);
+	return ret == -EINVAL ? -EBADMSG : ret;
+}
+
+int shmipc_mpmc_open_at(struct shmipc_region *r, uint64_t off, uint64_t size,
+			struct shmipc_mpmc **out)
+{
+	uint64_t slots_off;
 	uint32_t msg, stride, cap;
 	struct shmipc_mpmc *q;
 	struct mpmc_hdr *h;
@@ -156,9 +181,6 @@ int shmipc_mpmc_open(struct shmipc_region *r, const char *key,
 	if (!r || !out)
 		return -EINVAL;
 	*out = NULL;
-	ret = shmipc_dir_find(r, key, &off, &size);
-	if (ret)
-		return ret;
 	h = shmipc_region_ptr(r, off, sizeof(*h));
 	if (!h || size < sizeof(*h))
 		return -EBADMSG;
@@ -191,6 +213,21 @@ int shmipc_mpmc_open(struct shmipc_region *r, const char *key,
 	q->mask = cap - 1;
 	*out = q;
 	return 0;
+}
+
+int shmipc_mpmc_open(struct shmipc_region *r, const char *key,
+		     struct shmipc_mpmc **out)
+{
+	uint64_t off, size;
+	int ret;
+
+	if (!r || !out)
+		return -EINVAL;
+	*out = NULL;
+	ret = shmipc_dir_find(r, key, &off, &size);
+	if (ret)
+		return ret;
+	return shmipc_mpmc_open_at(r, off, size, out);
 }
 
 int shmipc_mpmc_close(struct shmipc_mpmc *q)
