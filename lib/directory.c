@@ -28,7 +28,7 @@ static uint32_t key_hash(const char *key, size_t len)
 	return h & ~3U;
 }
 
-static int check_key(const char *key, size_t *len)
+int shmipc_check_key(const char *key, size_t *len)
 {
 	if (!key)
 		return -EINVAL;
@@ -153,7 +153,7 @@ int shmipc_dir_find(const struct shmipc_region *r, const char *key,
 	size_t len;
 	int ret, free_idx;
 
-	if (!r || check_key(key, &len))
+	if (!r || shmipc_check_key(key, &len))
 		return -EINVAL;
 	ret = dir_lookup(r, key, len, key_hash(key, len), off, size,
 			 &free_idx);
@@ -170,7 +170,7 @@ int shmipc_dir_alloc(struct shmipc_region *r, const char *key, size_t size,
 	unsigned int tries;
 	int ret, idx;
 
-	if (!r || !off || check_key(key, &len) || size == 0)
+	if (!r || !off || shmipc_check_key(key, &len) || size == 0)
 		return -EINVAL;
 	if (align == 0)
 		align = 64;

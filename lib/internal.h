@@ -213,20 +213,25 @@ SHMIPC_LOCAL extern const struct shmipc_backend_ops shmipc_portable_ops;
 SHMIPC_LOCAL const struct shmipc_backend_ops *shmipc_ops(int *err);
 
 /*
- * MPMC queues at a given offset (the directory-free core of
- * shmipc_mpmc_create/open, for structures that embed queues): the bytes
- * a queue takes (0 for bad arguments), initialize one at @off (64-byte
- * aligned, inside the region; -EINVAL otherwise), open the one at @off of
- * @size bytes.
+ * MPMC queues placed by another part of the library (the heap's channels
+ * live in heap records, not in the directory): the bytes a queue needs
+ * (0 if the arguments are invalid), initialize one at @off (64-byte
+ * aligned, @bytes available; the memory may hold anything), and open the
+ * one at @off whose object is @size bytes (validated as by
+ * shmipc_mpmc_open()).
  */
-SHMIPC_LOCAL uint64_t shmipc_mpmc_bytes(uint32_t slot_size, uint32_t capacity);
+SHMIPC_LOCAL uint64_t shmipc_mpmc_bytes(uint32_t slot_size,
+					uint32_t capacity);
 SHMIPC_LOCAL int shmipc_mpmc_init_at(struct shmipc_region *r, uint64_t off,
-				     uint32_t slot_size, uint32_t capacity);
+				     uint64_t bytes, uint32_t slot_size,
+				     uint32_t capacity);
 SHMIPC_LOCAL int shmipc_mpmc_open_at(struct shmipc_region *r, uint64_t off,
 				     uint64_t size, struct shmipc_mpmc **out);
 
 /* Common helpers */
 SHMIPC_LOCAL int shmipc_check_name(const char *name);
+/* A directory-style key: 1..SHMIPC_KEY_LEN_MAX bytes; *@len its length. */
+SHMIPC_LOCAL int shmipc_check_key(const char *key, size_t *len);
 SHMIPC_LOCAL bool shmipc_in_region(const struct shmipc_region *r,
 				   uint64_t off, uint64_t len);
 

@@ -253,7 +253,7 @@ uint64_t shmipc_mpmc_bytes(uint32_t slot_size, uint32_t capacity)
 }
 
 int shmipc_mpmc_init_at(struct shmipc_region *r, uint64_t off,
-			uint32_t slot_size, uint32_t capacity)
+			uint64_t avail, uint32_t slot_size, uint32_t capacity)
 {
 	uint64_t bytes = shmipc_mpmc_bytes(slot_size, capacity);
 	uint32_t stride = sizeof(struct mpmc_slot) + round8(slot_size);
@@ -261,7 +261,7 @@ int shmipc_mpmc_init_at(struct shmipc_region *r, uint64_t off,
 	char *slots;
 	uint32_t i;
 
-	if (!r || !bytes || (off & 63))
+	if (!r || !bytes || bytes > avail || (off & 63))
 		return -EINVAL;
 	h = shmipc_region_ptr(r, off, bytes);
 	if (!h)
@@ -311,7 +311,7 @@ int shmipc_mpmc_create(struct shmipc_region *r, const char *key,
 	ret = shmipc_dir_alloc(r, key, bytes, 64, &off);
 	if (ret)
 		return ret;
-	ret = shmipc_mpmc_init_at(r, off, slot_size, capacity);
+	ret = shmipc_mpmc_init_at(r, off, bytes, slot_size, capacity);
 	return ret == -EINVAL ? -EBADMSG : ret;	/* the directory lied */
 }
 

@@ -453,6 +453,11 @@ int shmipc_mpmc_send(struct shmipc_mpmc *q, const void *msg,
 		     uint64_t deadline_ns);
 int shmipc_mpmc_recv(struct shmipc_mpmc *q, void *msg, uint64_t deadline_ns);
 
+/* ------------------------------------------------------------------ */
+/* Shared buffer allocator: a heap of records and channels on it */
+
+#include "shmipc/heap.h"
+
 #ifdef __cplusplus
 }
 #endif
