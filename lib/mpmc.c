@@ -51,11 +51,9 @@
 #define MPMC_RETRIES	1024U	/* CAS losses per call: far above real contention */
 
 struct mpmc_hdr {
-	_Atomic uint32_t magic;
-	uint32_t version;
-	uint32_t hdr_size;
+	struct shmipc_obj_hdr obj;
 	uint32_t msg_size;
-	uint32_t stride;	/* 16 + round8(msg_size) */
+	uint32_t stride;	/* 16 + shmipc_round8(msg_size) */
 	uint32_t capacity;
 	uint64_t slots_off;
 	uint8_t pad0[64 - 32];
@@ -88,18 +86,6 @@ struct shmipc_mpmc {
 	uint32_t msg_size, stride, cap, mask;
 };
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
-}
-
-static uint32_t round8(uint32_t v)
-{
-	return (v + 7U) & ~7U;
-}
-
 static struct mpmc_slot *slot_at(const struct shmipc_mpmc *q, uint32_t pos)
 {
 	return (struct mpmc_slot *)(q->slots +
@@ -109,6 +95,7 @@ static struct mpmc_slot *slot_at(const struct shmipc_mpmc *q, uint32_t pos)
 int shmipc_mpmc_create(struct shmipc_region *r, const char *key,
 		       uint32_t slot_size, uint32_t capacity)
 {
+	struct shmipc_obj_hdr *obj;
 	struct mpmc_hdr *h;
 	uint64_t off, bytes, stride;
 	uint32_t i;
@@ -118,16 +105,12 @@ int shmipc_mpmc_create(struct shmipc_region *r, const char *key,
 	    capacity < 2 || capacity > SHMIPC_SPSC_CAPACITY_MAX ||
 	    (capacity & (capacity - 1)))
 		return -EINVAL;
-	stride = sizeof(struct mpmc_slot) + (uint64_t)round8(slot_size);
+	stride = sizeof(struct mpmc_slot) + (uint64_t)shmipc_round8(slot_size);
 	bytes = sizeof(struct mpmc_hdr) + stride * capacity;
-	ret = shmipc_dir_alloc(r, key, bytes, 64, &off);
+	ret = shmipc_obj_create(r, key, bytes, sizeof(*h), &off, &obj);
 	if (ret)
 		return ret;
-	h = shmipc_region_ptr(r, off, bytes);
-	if (!h)
-		return -EBADMSG;
-	h->version = SHMIPC_LIB_VERSION;
-	h->hdr_size = sizeof(*h);
+	h = (struct mpmc_hdr *)obj;
 	h->msg_size = slot_size;
 	h->stride = (uint32_t)stride;
 	h->capacity = capacity;
@@ -139,8 +122,7 @@ int shmipc_mpmc_create(struct shmipc_region *r, const char *key,
 		/* Relaxed: published by the release of the magic below. */
 		atomic_store_explicit(&s->seq, i, memory_order_relaxed);
 	}
-	/* Release: an opener that sees the magic (acquire) sees the rest. */
-	atomic_store_explicit(&h->magic, MPMC_MAGIC, memory_order_release);
+	shmipc_obj_publish(&h->obj, MPMC_MAGIC);
 	return 0;
 }
 
@@ -149,6 +131,7 @@ int shmipc_mpmc_open(struct shmipc_region *r, const char *key,
 {
 	uint64_t off, size, slots_off;
 	uint32_t msg, stride, cap;
+	struct shmipc_obj_hdr *obj;
 	struct shmipc_mpmc *q;
 	struct mpmc_hdr *h;
 	int ret;
@@ -156,24 +139,17 @@ int shmipc_mpmc_open(struct shmipc_region *r, const char *key,
 	if (!r || !out)
 		return -EINVAL;
 	*out = NULL;
-	ret = shmipc_dir_find(r, key, &off, &size);
+	ret = shmipc_obj_open(r, key, MPMC_MAGIC, sizeof(*h), &off, &size,
+			      &obj);
 	if (ret)
 		return ret;
-	h = shmipc_region_ptr(r, off, sizeof(*h));
-	if (!h || size < sizeof(*h))
-		return -EBADMSG;
-	ret = shmipc_await_magic(&h->magic, MPMC_MAGIC);
-	if (ret)
-		return ret;
-	if (h->version != SHMIPC_LIB_VERSION)
-		return -EPROTONOSUPPORT;
+	h = (struct mpmc_hdr *)obj;
 	msg = h->msg_size;
 	stride = h->stride;
 	cap = h->capacity;
 	slots_off = h->slots_off;
-	if (h->hdr_size != sizeof(*h) || msg == 0 ||
-	    msg > SHMIPC_SPSC_SLOT_MAX ||
-	    stride != sizeof(struct mpmc_slot) + round8(msg) ||
+	if (msg == 0 || msg > SHMIPC_SPSC_SLOT_MAX ||
+	    stride != sizeof(struct mpmc_slot) + shmipc_round8(msg) ||
 	    cap < 2 || cap > SHMIPC_SPSC_CAPACITY_MAX || (cap & (cap - 1)) ||
 	    slots_off != off + sizeof(*h) ||
 	    size - sizeof(*h) < (uint64_t)stride * cap ||
@@ -221,12 +197,7 @@ uint32_t shmipc_mpmc_capacity(const struct shmipc_mpmc *q)
 static void wake_one(struct shmipc_mpmc *q, _Atomic uint32_t *waiters,
 		     _Atomic uint32_t *seq)
 {
-	/* seq_cst: after our seq_cst publish of the slot (Dekker). */
-	if (!atomic_exchange_explicit(waiters, 0, memory_order_seq_cst))
-		return;
-	/* Release: ordered after the slot we published. */
-	atomic_fetch_add_explicit(seq, 1, memory_order_release);
-	q->r->ops->wake(q->r, seq, UINT32_MAX);
+	shmipc_wake_sleepers(q->r, waiters, seq, UINT32_MAX, false);
 }
 
 /*
@@ -477,18 +448,15 @@ static int block(struct shmipc_mpmc *q, void *msg, uint64_t deadline_ns,
 			     shmipc_mpmc_try_recv(q, msg);
 		if (ret != -EAGAIN || spins >= MPMC_SPINS)
 			break;
-		cpu_relax();
+		shmipc_cpu_relax();
 	}
 	while (ret == -EAGAIN) {
 		uint32_t s;
 		uint64_t peer;
 		int d, w;
 
-		/* Set on every round (a waker clears it).  seq_cst store and
-		 * fence: the flag is visible before we re-check (Dekker). */
-		atomic_store_explicit(waiters, 1, memory_order_seq_cst);
-		atomic_thread_fence(memory_order_seq_cst);
-		s = atomic_load_explicit(seq, memory_order_seq_cst);
+		/* Set on every round (a waker clears it). */
+		s = shmipc_sleep_arm(waiters, seq);
 		/* After every wait too: try before looking at the deadline,
 		 * so a wake that came with the deadline is not lost. */
 		ret = send ? shmipc_mpmc_try_send(q, msg) :
@@ -505,8 +473,7 @@ static int block(struct shmipc_mpmc *q, void *msg, uint64_t deadline_ns,
 		 * wakes us (then the next round repairs).  Other deaths, a
 		 * clean leave or a slice are spurious wake-ups. */
 		w = q->r->ops->wait(q->r, seq, s, deadline_ns, peer);
-		if (w && w != -EAGAIN && w != -EINTR && w != -ETIMEDOUT &&
-		    w != -EOWNERDEAD && w != -EPIPE)
+		if (shmipc_wait_fatal(w))
 			return w;
 	}
 	return ret;

@@ -386,6 +386,11 @@ int shmipc_mpmc_send(struct shmipc_mpmc *q, const void *msg,
 		     uint64_t deadline_ns);
 int shmipc_mpmc_recv(struct shmipc_mpmc *q, void *msg, uint64_t deadline_ns);
 
+/* ------------------------------------------------------------------ */
+/* Event-buffer pool: <shmipc/evpool.h> */
+
+#include "shmipc/evpool.h"
+
 #ifdef __cplusplus
 }
 #endif
