@@ -75,9 +75,7 @@ struct spsc_end {
 
 struct spsc_hdr {
 	/* line 0: config */
-	_Atomic uint32_t magic;
-	uint32_t version;
-	uint32_t hdr_size;
+	struct shmipc_obj_hdr obj;
 	uint32_t msg_size;
 	uint32_t stride;
 	uint32_t capacity;
@@ -118,24 +116,13 @@ struct shmipc_spsc {
 	uint32_t my_state;	/* our end's state word while we hold it */
 };
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
-}
-
-static uint32_t round8(uint32_t v)
-{
-	return (v + 7U) & ~7U;
-}
-
 /* ------------------------------------------------------------------ */
 /* Create / open / close */
 
 int shmipc_spsc_create(struct shmipc_region *r, const char *key,
 		       uint32_t slot_size, uint32_t capacity)
 {
+	struct shmipc_obj_hdr *obj;
 	struct spsc_hdr *h;
 	uint64_t off, bytes;
 	int ret;
@@ -145,45 +132,33 @@ int shmipc_spsc_create(struct shmipc_region *r, const char *key,
 	    (capacity & (capacity - 1)))
 		return -EINVAL;
 	bytes = sizeof(struct spsc_hdr) +
-		(uint64_t)round8(slot_size) * capacity;
-	ret = shmipc_dir_alloc(r, key, bytes, 64, &off);
+		(uint64_t)shmipc_round8(slot_size) * capacity;
+	ret = shmipc_obj_create(r, key, bytes, sizeof(*h), &off, &obj);
 	if (ret)
 		return ret;
-	h = shmipc_region_ptr(r, off, bytes);
-	if (!h)
-		return -EBADMSG;
-	h->version = SHMIPC_LIB_VERSION;
-	h->hdr_size = sizeof(*h);
+	h = (struct spsc_hdr *)obj;
 	h->msg_size = slot_size;
-	h->stride = round8(slot_size);
+	h->stride = shmipc_round8(slot_size);
 	h->capacity = capacity;
 	h->slots_off = off + sizeof(*h);
-	/* Release: an opener that sees the magic (acquire) sees the rest. */
-	atomic_store_explicit(&h->magic, SPSC_MAGIC, memory_order_release);
+	shmipc_obj_publish(&h->obj, SPSC_MAGIC);
 	return 0;
 }
 
-/* Check the ring header of the object at @off (@size bytes). */
+/* Check the ring header of the object at @off (@size bytes), published
+ * and of our version (shmipc_obj_open()). */
 static int spsc_check(struct shmipc_spsc *ch, uint64_t off, uint64_t size)
 {
 	struct spsc_hdr *h = ch->h;
 	uint32_t msg, stride, cap;
 	uint64_t slots_off;
-	int ret;
 
-	if (size < sizeof(*h))
-		return -EBADMSG;
-	ret = shmipc_await_magic(&h->magic, SPSC_MAGIC);
-	if (ret)
-		return ret;
-	if (h->version != SHMIPC_LIB_VERSION)
-		return -EPROTONOSUPPORT;
 	msg = h->msg_size;
 	stride = h->stride;
 	cap = h->capacity;
 	slots_off = h->slots_off;
-	if (h->hdr_size != sizeof(*h) || msg == 0 ||
-	    msg > SHMIPC_SPSC_SLOT_MAX || stride != round8(msg) ||
+	if (msg == 0 ||
+	    msg > SHMIPC_SPSC_SLOT_MAX || stride != shmipc_round8(msg) ||
 	    cap < 2 || cap > SHMIPC_SPSC_CAPACITY_MAX || (cap & (cap - 1)) ||
 	    slots_off != off + sizeof(*h) ||
 	    size - sizeof(*h) < (uint64_t)stride * cap ||
@@ -291,6 +266,7 @@ static int spsc_take_role(struct shmipc_spsc *ch)
 int shmipc_spsc_open(struct shmipc_region *r, const char *key,
 		     enum shmipc_role role, struct shmipc_spsc **out)
 {
+	struct shmipc_obj_hdr *obj;
 	struct shmipc_spsc *ch;
 	uint64_t off, size;
 	uint32_t head, tail;
@@ -299,7 +275,8 @@ int shmipc_spsc_open(struct shmipc_region *r, const char *key,
 	if (!r || !out || (role != SHMIPC_PRODUCER && role != SHMIPC_CONSUMER))
 		return -EINVAL;
 	*out = NULL;
-	ret = shmipc_dir_find(r, key, &off, &size);
+	ret = shmipc_obj_open(r, key, SPSC_MAGIC, sizeof(struct spsc_hdr),
+			      &off, &size, &obj);
 	if (ret)
 		return ret;
 	ch = calloc(1, sizeof(*ch));
@@ -307,11 +284,7 @@ int shmipc_spsc_open(struct shmipc_region *r, const char *key,
 		return -ENOMEM;
 	ch->r = r;
 	ch->role = role;
-	ch->h = shmipc_region_ptr(r, off, sizeof(struct spsc_hdr));
-	if (!ch->h) {
-		ret = -EBADMSG;
-		goto fail;
-	}
+	ch->h = (struct spsc_hdr *)obj;
 	ret = spsc_check(ch, off, size);
 	if (ret)
 		goto fail;
@@ -350,16 +323,9 @@ static void wake_other(struct shmipc_spsc *ch, bool force)
 		flag = &h->prod_waiting;
 		seq = &h->space_seq;
 	}
-	/* seq_cst exchange: the Dekker pair with the sleeper's flag store and
-	 * cursor load (see the top of this file).  Clearing the flag as we
-	 * take it means a sleeper that was killed leaves at most one wasted
-	 * wake behind, not a syscall on every later publish: a live sleeper
-	 * sets it again on each round. */
-	if (!atomic_exchange_explicit(flag, 0, memory_order_seq_cst) && !force)
-		return;
-	/* Release: the bump is ordered after our cursor store. */
-	atomic_fetch_add_explicit(seq, 1, memory_order_release);
-	ch->r->ops->wake(ch->r, seq, 1);
+	/* The Dekker pair with the sleeper's flag (see the top of this file
+	 * and shmipc_wake_sleepers()). */
+	shmipc_wake_sleepers(ch->r, flag, seq, 1, force);
 }
 
 int shmipc_spsc_close(struct shmipc_spsc *ch)
@@ -688,20 +654,15 @@ static int block(struct shmipc_spsc *ch, void *msg, uint64_t deadline_ns)
 		ret = try_once(ch, msg);
 		if (ret)
 			return ret < 0 ? ret : 0;
-		cpu_relax();
+		shmipc_cpu_relax();
 	}
 	for (;;) {
 		uint64_t peer, peer2;
 		uint32_t s, st, st2;
 
 		/* Set again on every round: the waker clears it when it
-		 * wakes us.  seq_cst store, then a seq_cst fence: the flag
-		 * store precedes our re-check of the cursor (the Dekker pair
-		 * with publish()/wake_other(); the fence is what C11 needs
-		 * for a store-load order). */
-		atomic_store_explicit(flag, 1, memory_order_seq_cst);
-		atomic_thread_fence(memory_order_seq_cst);
-		s = atomic_load_explicit(seq, memory_order_seq_cst);
+		 * wakes us (the Dekker pair with publish()/wake_other()). */
+		s = shmipc_sleep_arm(flag, seq);
 		ret = try_once(ch, msg);
 		if (ret) {
 			atomic_store_explicit(flag, 0, memory_order_relaxed);
@@ -796,7 +757,7 @@ int shmipc_spsc_describe(struct shmipc_region *r, uint64_t off, uint64_t size,
 
 	ch.h = shmipc_region_ptr(r, off, sizeof(*ch.h));
 	if (!ch.h || size < sizeof(*ch.h) ||
-	    atomic_load_explicit(&ch.h->magic, memory_order_acquire) !=
+	    atomic_load_explicit(&ch.h->obj.magic, memory_order_acquire) !=
 	    SPSC_MAGIC)
 		return 0;
 	if (spsc_check(&ch, off, size)) {

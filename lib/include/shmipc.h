@@ -458,6 +458,10 @@ int shmipc_mpmc_recv(struct shmipc_mpmc *q, void *msg, uint64_t deadline_ns);
 
 #include "shmipc/heap.h"
 
+/* Event-buffer pool: <shmipc/evpool.h> */
+
+#include "shmipc/evpool.h"
+
 #ifdef __cplusplus
 }
 #endif

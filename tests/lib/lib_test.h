@@ -67,6 +67,15 @@ static inline void lt_name(char *out, size_t len, const char *tag)
 	snprintf(out, len, "lt-%.20s-%d-%u", tag, (int)getpid(), n++);
 }
 
+/* Create a fresh region named by lt_name() (into @name), mode 0600. */
+static inline int lt_region(char *name, size_t len, const char *tag,
+			    size_t size, struct shmipc_region **r)
+{
+	lt_name(name, len, tag);
+	return shmipc_region_open(name, size, 0600,
+				  SHMIPC_REGION_CREATE | SHMIPC_REGION_EXCL, r);
+}
+
 static inline void lt_sleep_ms(unsigned int ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
@@ -88,6 +97,19 @@ static inline pid_t lt_fork(void)
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
 			_exit(198);
+	}
+	return pid;
+}
+
+/* A process that SIGKILLs @victim after @ms: its pid. */
+static inline pid_t lt_kill_later(pid_t victim, unsigned int ms)
+{
+	pid_t pid = lt_fork();
+
+	if (pid == 0) {
+		lt_sleep_ms(ms);
+		kill(victim, SIGKILL);
+		_exit(0);
 	}
 	return pid;
 }
