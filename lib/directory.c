@@ -228,3 +228,17 @@ int shmipc_dir_alloc(struct shmipc_region *r, const char *key, size_t size,
 	}
 	return -EBADMSG;
 }
+
+void *shmipc_dir_new(struct shmipc_region *r, const char *key, uint64_t size,
+		     size_t align, uint64_t *off, int *err)
+{
+	void *p;
+
+	*err = shmipc_dir_alloc(r, key, size, align, off);
+	if (*err)
+		return NULL;
+	p = shmipc_region_ptr(r, *off, size);
+	if (!p)
+		*err = -EBADMSG;	/* the heap cursor was corrupt */
+	return p;
+}

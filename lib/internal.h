@@ -103,12 +103,14 @@ struct shmipc_region {
 
 /*
  * Wait (at most RHDR_INIT_WAIT_MS) for a creator to publish the @magic of
- * a shared header: 0 when it is @want, -EBADMSG when it is something
- * else, -EAGAIN when it never came.  Acquire: pairs with the creator's
- * release store of the magic, after which the rest of the header reads
- * as written.
+ * a shared header, then check it and the layout @version that follows
+ * it: 0 when they are @want and SHMIPC_LIB_VERSION, -EBADMSG for another
+ * magic, -EPROTONOSUPPORT for another version, -EAGAIN when the magic
+ * never came.  Acquire: pairs with the creator's release store of the
+ * magic, after which the rest of the header reads as written.
  */
-static inline int shmipc_await_magic(_Atomic uint32_t *magic, uint32_t want)
+static inline int shmipc_await_header(_Atomic uint32_t *magic,
+				      const uint32_t *version, uint32_t want)
 {
 	uint64_t end = shmipc_now_ns() + RHDR_INIT_WAIT_MS * 1000000ULL;
 	struct timespec ts = { 0, 1000000 };
@@ -119,7 +121,9 @@ static inline int shmipc_await_magic(_Atomic uint32_t *magic, uint32_t want)
 			return -EAGAIN;
 		nanosleep(&ts, NULL);
 	}
-	return m == want ? 0 : -EBADMSG;
+	if (m != want)
+		return -EBADMSG;
+	return *version == SHMIPC_LIB_VERSION ? 0 : -EPROTONOSUPPORT;
 }
 
 static inline struct rhdr *region_hdr(const struct shmipc_region *r)
@@ -184,8 +188,32 @@ SHMIPC_LOCAL extern const struct shmipc_backend_ops shmipc_portable_ops;
 SHMIPC_LOCAL const struct shmipc_backend_ops *shmipc_ops(int *err);
 
 /* Common helpers */
+
+/* A polite busy-wait step (a pause on x86). */
+static inline void shmipc_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+/* @v rounded up to a multiple of 8 (@v <= UINT32_MAX - 7). */
+static inline uint32_t shmipc_round8(uint32_t v)
+{
+	return (v + 7U) & ~7U;
+}
+
 SHMIPC_LOCAL int shmipc_check_name(const char *name);
 SHMIPC_LOCAL bool shmipc_in_region(const struct shmipc_region *r,
 				   uint64_t off, uint64_t len);
+
+/*
+ * shmipc_dir_alloc() of a new object @key of @size bytes, returning its
+ * (zeroed) memory, or NULL with *@err set (dir_alloc's errors, or
+ * -EBADMSG).  *@off receives its offset.
+ */
+SHMIPC_LOCAL void *shmipc_dir_new(struct shmipc_region *r, const char *key,
+				  uint64_t size, size_t align, uint64_t *off,
+				  int *err);
 
 #endif /* SHMIPC_INTERNAL_H */

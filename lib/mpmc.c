@@ -88,18 +88,6 @@ struct shmipc_mpmc {
 	uint32_t msg_size, stride, cap, mask;
 };
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
-}
-
-static uint32_t round8(uint32_t v)
-{
-	return (v + 7U) & ~7U;
-}
-
 static struct mpmc_slot *slot_at(const struct shmipc_mpmc *q, uint32_t pos)
 {
 	return (struct mpmc_slot *)(q->slots +
@@ -118,14 +106,11 @@ int shmipc_mpmc_create(struct shmipc_region *r, const char *key,
 	    capacity < 2 || capacity > SHMIPC_SPSC_CAPACITY_MAX ||
 	    (capacity & (capacity - 1)))
 		return -EINVAL;
-	stride = sizeof(struct mpmc_slot) + (uint64_t)round8(slot_size);
+	stride = sizeof(struct mpmc_slot) + (uint64_t)shmipc_round8(slot_size);
 	bytes = sizeof(struct mpmc_hdr) + stride * capacity;
-	ret = shmipc_dir_alloc(r, key, bytes, 64, &off);
-	if (ret)
-		return ret;
-	h = shmipc_region_ptr(r, off, bytes);
+	h = shmipc_dir_new(r, key, bytes, 64, &off, &ret);
 	if (!h)
-		return -EBADMSG;
+		return ret;
 	h->version = SHMIPC_LIB_VERSION;
 	h->hdr_size = sizeof(*h);
 	h->msg_size = slot_size;
@@ -162,18 +147,16 @@ int shmipc_mpmc_open(struct shmipc_region *r, const char *key,
 	h = shmipc_region_ptr(r, off, sizeof(*h));
 	if (!h || size < sizeof(*h))
 		return -EBADMSG;
-	ret = shmipc_await_magic(&h->magic, MPMC_MAGIC);
+	ret = shmipc_await_header(&h->magic, &h->version, MPMC_MAGIC);
 	if (ret)
 		return ret;
-	if (h->version != SHMIPC_LIB_VERSION)
-		return -EPROTONOSUPPORT;
 	msg = h->msg_size;
 	stride = h->stride;
 	cap = h->capacity;
 	slots_off = h->slots_off;
 	if (h->hdr_size != sizeof(*h) || msg == 0 ||
 	    msg > SHMIPC_SPSC_SLOT_MAX ||
-	    stride != sizeof(struct mpmc_slot) + round8(msg) ||
+	    stride != sizeof(struct mpmc_slot) + shmipc_round8(msg) ||
 	    cap < 2 || cap > SHMIPC_SPSC_CAPACITY_MAX || (cap & (cap - 1)) ||
 	    slots_off != off + sizeof(*h) ||
 	    size - sizeof(*h) < (uint64_t)stride * cap ||
@@ -477,7 +460,7 @@ static int block(struct shmipc_mpmc *q, void *msg, uint64_t deadline_ns,
 			     shmipc_mpmc_try_recv(q, msg);
 		if (ret != -EAGAIN || spins >= MPMC_SPINS)
 			break;
-		cpu_relax();
+		shmipc_cpu_relax();
 	}
 	while (ret == -EAGAIN) {
 		uint32_t s;

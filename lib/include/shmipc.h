@@ -386,6 +386,12 @@ int shmipc_mpmc_send(struct shmipc_mpmc *q, const void *msg,
 		     uint64_t deadline_ns);
 int shmipc_mpmc_recv(struct shmipc_mpmc *q, void *msg, uint64_t deadline_ns);
 
+/* ------------------------------------------------------------------ */
+/* One concern per header: */
+#include "shmipc/vring.h"	/* variable-size SPSC ring */
+#include "shmipc/growbuf.h"	/* growable buffers, serialization hook */
+#include "shmipc/stream.h"	/* streams through a pool of segments */
+
 #ifdef __cplusplus
 }
 #endif
