@@ -278,3 +278,17 @@ int shmipc_obj_open(const struct shmipc_region *r, const char *key,
 	*hdr = h;
 	return 0;
 }
+
+void *shmipc_dir_new(struct shmipc_region *r, const char *key, uint64_t size,
+		     size_t align, uint64_t *off, int *err)
+{
+	void *p;
+
+	*err = shmipc_dir_alloc(r, key, size, align, off);
+	if (*err)
+		return NULL;
+	p = shmipc_region_ptr(r, *off, size);
+	if (!p)
+		*err = -EBADMSG;	/* the heap cursor was corrupt */
+	return p;
+}

@@ -122,6 +122,20 @@ static inline int shmipc_await_magic(_Atomic uint32_t *magic, uint32_t want)
 	return m == want ? 0 : -EBADMSG;
 }
 
+/*
+ * The same, then check the layout @version that follows the magic:
+ * -EPROTONOSUPPORT unless it is SHMIPC_LIB_VERSION.
+ */
+static inline int shmipc_await_header(_Atomic uint32_t *magic,
+				      const uint32_t *version, uint32_t want)
+{
+	int ret = shmipc_await_magic(magic, want);
+
+	if (ret)
+		return ret;
+	return *version == SHMIPC_LIB_VERSION ? 0 : -EPROTONOSUPPORT;
+}
+
 static inline struct rhdr *region_hdr(const struct shmipc_region *r)
 {
 	return (struct rhdr *)r->base;
@@ -312,10 +326,20 @@ SHMIPC_LOCAL int shmipc_obj_open(const struct shmipc_region *r,
 				 uint64_t *size, struct shmipc_obj_hdr **hdr);
 
 /* Common helpers */
+
 SHMIPC_LOCAL int shmipc_check_name(const char *name);
 /* A directory-style key: 1..SHMIPC_KEY_LEN_MAX bytes; *@len its length. */
 SHMIPC_LOCAL int shmipc_check_key(const char *key, size_t *len);
 SHMIPC_LOCAL bool shmipc_in_region(const struct shmipc_region *r,
 				   uint64_t off, uint64_t len);
+
+/*
+ * shmipc_dir_alloc() of a new object @key of @size bytes, returning its
+ * (zeroed) memory, or NULL with *@err set (dir_alloc's errors, or
+ * -EBADMSG).  *@off receives its offset.
+ */
+SHMIPC_LOCAL void *shmipc_dir_new(struct shmipc_region *r, const char *key,
+				  uint64_t size, size_t align, uint64_t *off,
+				  int *err);
 
 #endif /* SHMIPC_INTERNAL_H */

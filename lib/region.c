@@ -228,12 +228,10 @@ static void hdr_init(struct shmipc_region *r)
 static int hdr_check(struct shmipc_region *r)
 {
 	struct rhdr *h = region_hdr(r);
-	int ret = shmipc_await_magic(&h->magic, RHDR_MAGIC);
+	int ret = shmipc_await_header(&h->magic, &h->version, RHDR_MAGIC);
 
 	if (ret)
 		return ret;
-	if (h->version != SHMIPC_LIB_VERSION)
-		return -EPROTONOSUPPORT;
 	if (h->hdr_size != SHMIPC_REGION_HDR_SIZE ||
 	    h->dir_cap != SHMIPC_DIR_ENTRIES ||
 	    h->peer_cap != SHMIPC_PEERS_MAX || h->size != r->size)
