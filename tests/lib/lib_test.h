@@ -336,4 +336,23 @@ static inline bool lt_tally(struct lt_tally *t, int ret, bool documented)
 	return documented;
 }
 
+/*
+ * Wait (at most 5 s) until @r counts @n live peers.  The module marks a
+ * SIGKILLed peer dead from a workqueue, a moment after waitpid() returns
+ * in the parent: a test that checks what the death must have released
+ * waits for it first.  Returns 0, or -ETIMEDOUT.
+ */
+static inline int lt_await_peers(struct shmipc_region *r, uint32_t n)
+{
+	struct shmipc_region_info info;
+	int i;
+
+	for (i = 0; i < 5000; i++) {
+		if (shmipc_region_info(r, &info) == 0 && info.nr_peers <= n)
+			return 0;
+		lt_sleep_ms(1);
+	}
+	return -ETIMEDOUT;
+}
+
 #endif /* LIB_TEST_H */
