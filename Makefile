@@ -91,9 +91,12 @@ demo-host:
 	build/demo/shmipc-demo $(DEMO_ARGS)
 
 # Benchmarks (not tests, tools/bench/): chanbench on the host, then
-# chanbench and kill-to-wake in the VM; results in build/bench/results.*
-# (CHANBENCH_ARGS="--time-ms 50" for a quick run).
+# chanbench, kill-to-wake and memory in the VM; results in
+# build/bench/results.* and the plot build/bench/latency-*.png
+# (CHANBENCH_ARGS="--time-ms 50" for a quick run).  Installs what the
+# alternatives and the plot need first (install-deps.sh --bench).
 bench: module
+	tools/install-deps.sh --bench
 	$(MAKE) -C tools/bench
 	KVER=$(KVER) tools/bench/run.sh
 

@@ -66,12 +66,12 @@
  * bounded by N, by a retry count or by the caller's deadline.
  */
 #include "evpool_int.h"
+#include "spin.h"
 
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define EVP_SPINS	256		/* tries before sleeping */
 #define EVP_LOCK_SPINS	4096U		/* lock polls before a non-blocking -EAGAIN */
 #define EVP_SLICE_NS	(SHMIPC_PORTABLE_SLICE_MS * 1000000ULL)
 
@@ -963,15 +963,15 @@ static int evp_block(struct shmipc_evpool *p, struct evp_op *op,
 	_Atomic uint32_t *seq = op->write ? &p->h->space_seq :
 					    &p->h->data_seq;
 	bool distrust = false;
-	unsigned int spins;
+	struct shmipc_spin spin;
 	int ret = evp_try(p, op);
 
 	if (ret != -EAGAIN || deadline == 0)
 		return ret;
-	for (spins = 0; spins < EVP_SPINS && ret == -EAGAIN; spins++) {
-		shmipc_cpu_relax();
+	/* Poll while it is cheaper than sleeping (spin.h). */
+	for (shmipc_spin_start(&spin);
+	     ret == -EAGAIN && shmipc_spin_more(&spin);)
 		ret = evp_try(p, op);
-	}
 	while (ret == -EAGAIN) {
 		uint64_t peer, until = deadline, due, now;
 		bool several;
