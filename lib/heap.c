@@ -35,7 +35,9 @@
  * hints and search hints are relaxed: only hints.
  */
 #include "heap_internal.h"
+#include "introspect_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -1551,4 +1553,38 @@ int shmipc_heap_destroy(struct shmipc_heap *h)
 	    life == HEAP_DESTROYING)
 		return 0;
 	return -EIDRM;
+}
+
+/* ------------------------------------------------------------------ */
+/* Introspection (only reads: the mapping may be read-only) */
+
+int shmipc_heap_describe(struct shmipc_region *r, uint64_t off, uint64_t size,
+			 struct shmipc_object_stat *st)
+{
+	struct heap_hdr *hh = shmipc_region_ptr(r, off, sizeof(*hh));
+	struct shmipc_heap_stats hs;
+	struct shmipc_heap h;
+	struct heap_layout l;
+
+	if (!hh || size < sizeof(*hh) ||
+	    atomic_load_explicit(&hh->magic, memory_order_acquire) !=
+	    HEAP_MAGIC)
+		return 0;
+	/* A handle that holds no slot: the stats only read. */
+	memset(&h, 0, sizeof(h));
+	if (hdr_check(r, off, size, &l)) {
+		st->flags |= SHMIPC_OBJECT_CORRUPT;
+		return 1;
+	}
+	handle_init(&h, r, off, &l);
+	if (shmipc_heap_stats(&h, &hs)) {
+		st->flags |= SHMIPC_OBJECT_CORRUPT;
+		return 1;
+	}
+	snprintf(st->detail, sizeof(st->detail),
+		 "%llu of %llu bytes free, %llu records used, %u channels",
+		 (unsigned long long)hs.free_bytes,
+		 (unsigned long long)hs.total_bytes,
+		 (unsigned long long)hs.used_records, hs.channels);
+	return 1;
 }

@@ -259,6 +259,8 @@ enum shmipc_kill_point {
 	SHMIPC_KP_RECV_DONE,	/* mpmc: released, producers not woken */
 	SHMIPC_KP_REPAIRED,	/* mpmc: slot repaired, cursor / wakes not */
 	SHMIPC_KP_USER_TAKEN,	/* mpmc: registry entry taken, gen not */
+	SHMIPC_KP_CTL_ACKED,	/* ctl worker: request acked, no reply */
+	SHMIPC_KP_CTL_COMMITTED, /* ctl worker: reply committed, not counted */
 	SHMIPC_KP_COUNT
 };
 
