@@ -210,4 +210,31 @@ static inline int lt_await_stop(pid_t pid)
 	return r == pid && WIFSTOPPED(status) ? 0 : -1;
 }
 
+/*
+ * Reclaim what dead holders left in @h until only @handles slots are
+ * held (bounded by LT_SOON_MS): the records freed, or -errno.  The module
+ * notes a death in a work it queues at the exit, so a child that was
+ * just reaped can still look alive to one reclaim.
+ */
+static inline int lt_heap_reclaim_dead(struct shmipc_heap *h,
+				       uint32_t handles)
+{
+	uint64_t end = shmipc_deadline_in(LT_SOON_MS * LT_MS);
+	struct shmipc_heap_stats st;
+	int ret, freed = 0;
+
+	for (;;) {
+		ret = shmipc_heap_reclaim(h);
+		if (ret < 0)
+			return ret;
+		freed += ret;
+		ret = shmipc_heap_stats(h, &st);
+		if (ret)
+			return ret;
+		if (st.handles <= handles || shmipc_now_ns() >= end)
+			return freed;
+		lt_sleep_ms(1);
+	}
+}
+
 #endif /* LIB_TEST_H */
