@@ -228,3 +228,67 @@ int shmipc_dir_alloc(struct shmipc_region *r, const char *key, size_t size,
 	}
 	return -EBADMSG;
 }
+
+/* ------------------------------------------------------------------ */
+/* Objects: the header every named object starts with */
+
+int shmipc_obj_create(struct shmipc_region *r, const char *key,
+		      uint64_t bytes, uint32_t hdr_size, uint64_t *off,
+		      struct shmipc_obj_hdr **hdr)
+{
+	struct shmipc_obj_hdr *h;
+	int ret = shmipc_dir_alloc(r, key, bytes, 64, off);
+
+	if (ret)
+		return ret;
+	h = shmipc_region_ptr(r, *off, bytes);
+	if (!h)
+		return -EBADMSG;
+	h->version = SHMIPC_LIB_VERSION;
+	h->hdr_size = hdr_size;
+	*hdr = h;
+	return 0;
+}
+
+void shmipc_obj_publish(struct shmipc_obj_hdr *h, uint32_t magic)
+{
+	/* Release: an opener that sees the magic (acquire) sees the rest. */
+	atomic_store_explicit(&h->magic, magic, memory_order_release);
+}
+
+int shmipc_obj_open(const struct shmipc_region *r, const char *key,
+		    uint32_t magic, uint32_t hdr_size, uint64_t *off,
+		    uint64_t *size, struct shmipc_obj_hdr **hdr)
+{
+	struct shmipc_obj_hdr *h;
+	int ret = shmipc_dir_find(r, key, off, size);
+
+	if (ret)
+		return ret;
+	h = shmipc_region_ptr(r, *off, hdr_size);
+	if (!h || *size < hdr_size)
+		return -EBADMSG;
+	ret = shmipc_await_magic(&h->magic, magic);
+	if (ret)
+		return ret;
+	if (h->version != SHMIPC_LIB_VERSION)
+		return -EPROTONOSUPPORT;
+	if (h->hdr_size != hdr_size)
+		return -EBADMSG;
+	*hdr = h;
+	return 0;
+}
+
+void *shmipc_dir_new(struct shmipc_region *r, const char *key, uint64_t size,
+		     size_t align, uint64_t *off, int *err)
+{
+	void *p;
+
+	*err = shmipc_dir_alloc(r, key, size, align, off);
+	if (*err)
+		return NULL;
+	p = shmipc_region_ptr(r, *off, size);
+	if (!p)
+		*err = -EBADMSG;	/* the heap cursor was corrupt */
+	return p;
+}

@@ -122,6 +122,20 @@ static inline int shmipc_await_magic(_Atomic uint32_t *magic, uint32_t want)
 	return m == want ? 0 : -EBADMSG;
 }
 
+/*
+ * The same, then check the layout @version that follows the magic:
+ * -EPROTONOSUPPORT unless it is SHMIPC_LIB_VERSION.
+ */
+static inline int shmipc_await_header(_Atomic uint32_t *magic,
+				      const uint32_t *version, uint32_t want)
+{
+	int ret = shmipc_await_magic(magic, want);
+
+	if (ret)
+		return ret;
+	return *version == SHMIPC_LIB_VERSION ? 0 : -EPROTONOSUPPORT;
+}
+
 static inline struct rhdr *region_hdr(const struct shmipc_region *r)
 {
 	return (struct rhdr *)r->base;
@@ -166,6 +180,57 @@ struct shmipc_backend_ops {
 };
 
 #define SHMIPC_WORD_OWNER_DIED 0x80000000U	/* = SHMIPC_OWNER_DIED */
+
+/* ------------------------------------------------------------------ */
+/* Small helpers shared by the channels and the event pool */
+
+static inline void shmipc_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+static inline uint32_t shmipc_round8(uint32_t v)
+{
+	return (v + 7U) & ~7U;
+}
+
+/*
+ * Sleeping on a sequence word with a waiter flag.  A side about to sleep
+ * arms: it sets the flag (seq_cst store, then a seq_cst fence: the flag
+ * is visible before its re-check of the shared state, the store-load
+ * order C11 only gives with the fence), reads the sequence word, re-checks
+ * and sleeps on the word if nothing changed.  The other side, after its
+ * seq_cst publish, takes the flag (seq_cst exchange with 0: the Dekker
+ * pair) and only if it was set (or @force) bumps the word and wakes
+ * @count sleepers.  So nobody calls wake unless someone sleeps, and a
+ * sleeper killed asleep leaves at most one wasted wake (a live one sets
+ * the flag again on every round).  (The arm is out of line: it precedes
+ * a sleep anyway, and GCC's ThreadSanitizer refuses an inlined fence.)
+ */
+SHMIPC_LOCAL uint32_t shmipc_sleep_arm(_Atomic uint32_t *flag,
+				       _Atomic uint32_t *seq);
+
+static inline void shmipc_wake_sleepers(const struct shmipc_region *r,
+					_Atomic uint32_t *flag,
+					_Atomic uint32_t *seq, uint32_t count,
+					bool force)
+{
+	if (!atomic_exchange_explicit(flag, 0, memory_order_seq_cst) &&
+	    !force)
+		return;
+	/* Release: the bump is ordered after what we published. */
+	atomic_fetch_add_explicit(seq, 1, memory_order_release);
+	r->ops->wake(r, seq, count);
+}
+
+/* A backend wait result that ends a blocking call (the others: re-check). */
+static inline bool shmipc_wait_fatal(int w)
+{
+	return w && w != -EAGAIN && w != -EINTR && w != -ETIMEDOUT &&
+	       w != -EOWNERDEAD && w != -EPIPE;
+}
 
 /* Test builds (-DSHMIPC_TESTING) count the backends' wake calls, so a
  * test can tell that a fast path made no syscall. */
@@ -228,11 +293,53 @@ SHMIPC_LOCAL int shmipc_mpmc_init_at(struct shmipc_region *r, uint64_t off,
 SHMIPC_LOCAL int shmipc_mpmc_open_at(struct shmipc_region *r, uint64_t off,
 				     uint64_t size, struct shmipc_mpmc **out);
 
+/*
+ * Named objects in a region (channels, pools) start with this header: a
+ * magic that the creator stores last (release), the layout version and
+ * the size of the object's header.
+ */
+struct shmipc_obj_hdr {
+	_Atomic uint32_t magic;
+	uint32_t version;
+	uint32_t hdr_size;
+};
+
+/*
+ * Place the object @key (@bytes, 64-aligned) in @r's directory and write
+ * its version and @hdr_size: *@off and *@hdr.  The caller fills in the
+ * rest and then publishes it with shmipc_obj_publish().  Errors: as
+ * shmipc_dir_alloc(), -EBADMSG.
+ */
+SHMIPC_LOCAL int shmipc_obj_create(struct shmipc_region *r, const char *key,
+				   uint64_t bytes, uint32_t hdr_size,
+				   uint64_t *off, struct shmipc_obj_hdr **hdr);
+SHMIPC_LOCAL void shmipc_obj_publish(struct shmipc_obj_hdr *h,
+				     uint32_t magic);
+/*
+ * Find the object @key: *@off, *@size and *@hdr once its creator has
+ * published @magic, its version is ours and its header is @hdr_size
+ * bytes.  Errors: -ENOENT, -EINVAL, -EBADMSG, -EPROTONOSUPPORT, -EAGAIN.
+ */
+SHMIPC_LOCAL int shmipc_obj_open(const struct shmipc_region *r,
+				 const char *key, uint32_t magic,
+				 uint32_t hdr_size, uint64_t *off,
+				 uint64_t *size, struct shmipc_obj_hdr **hdr);
+
 /* Common helpers */
+
 SHMIPC_LOCAL int shmipc_check_name(const char *name);
 /* A directory-style key: 1..SHMIPC_KEY_LEN_MAX bytes; *@len its length. */
 SHMIPC_LOCAL int shmipc_check_key(const char *key, size_t *len);
 SHMIPC_LOCAL bool shmipc_in_region(const struct shmipc_region *r,
 				   uint64_t off, uint64_t len);
+
+/*
+ * shmipc_dir_alloc() of a new object @key of @size bytes, returning its
+ * (zeroed) memory, or NULL with *@err set (dir_alloc's errors, or
+ * -EBADMSG).  *@off receives its offset.
+ */
+SHMIPC_LOCAL void *shmipc_dir_new(struct shmipc_region *r, const char *key,
+				  uint64_t size, size_t align, uint64_t *off,
+				  int *err);
 
 #endif /* SHMIPC_INTERNAL_H */

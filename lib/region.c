@@ -162,6 +162,15 @@ int shmipc_check_name(const char *name)
 	return 0;
 }
 
+uint32_t shmipc_sleep_arm(_Atomic uint32_t *flag, _Atomic uint32_t *seq)
+{
+	/* seq_cst store and fence: the flag is visible before the caller
+	 * re-checks (see internal.h). */
+	atomic_store_explicit(flag, 1, memory_order_seq_cst);
+	atomic_thread_fence(memory_order_seq_cst);
+	return atomic_load_explicit(seq, memory_order_seq_cst);
+}
+
 bool shmipc_in_region(const struct shmipc_region *r, uint64_t off,
 		      uint64_t len)
 {
@@ -219,12 +228,10 @@ static void hdr_init(struct shmipc_region *r)
 static int hdr_check(struct shmipc_region *r)
 {
 	struct rhdr *h = region_hdr(r);
-	int ret = shmipc_await_magic(&h->magic, RHDR_MAGIC);
+	int ret = shmipc_await_header(&h->magic, &h->version, RHDR_MAGIC);
 
 	if (ret)
 		return ret;
-	if (h->version != SHMIPC_LIB_VERSION)
-		return -EPROTONOSUPPORT;
 	if (h->hdr_size != SHMIPC_REGION_HDR_SIZE ||
 	    h->dir_cap != SHMIPC_DIR_ENTRIES ||
 	    h->peer_cap != SHMIPC_PEERS_MAX || h->size != r->size)

@@ -7,13 +7,9 @@
  *   line 0  config, written once by the creator (magic last, release)
  *   line 1  head: next slot to fill; written only by the producer
  *   line 2  tail: next slot to read; written only by the consumer
- *   line 3  sleep words: cons_waiting/data_seq (the consumer sleeps on
- *           data_seq), prod_waiting/space_seq (the producer sleeps on
- *           space_seq); written only around sleeps, so the line stays
- *           shared-clean on the fast path
- *   line 4  the two ends: (peer id, state) each; state is an owned word
- *           on the module backend (the kernel sets bit 31 on death) and
- *           carries a takeover generation (see END_TAKING)
+ *   line 3  sleep words, line 4 the two ends (struct ends_shared,
+ *           ends.h): waiter flags and sequence words, then (peer id,
+ *           state) of each end
  * Cursors are free-running 32-bit counters; capacity is a power of two,
  * so head - tail (mod 2^32) is the fill level and must be <= capacity:
  * anything else is a corrupt cursor (-EBADMSG).
@@ -23,17 +19,12 @@
  * at open and kept in the handle, so a peer that scribbles on the header
  * later can only produce bad cursors, which are checked on every load.
  *
- * Sleeping (the waiter flag): the sleeper sets its flag (seq_cst), reads
- * the sequence word, re-checks the ring, and sleeps on the sequence word
- * if nothing changed.  The other side, after publishing its cursor
- * (seq_cst), takes the flag (seq_cst exchange with 0) and only if it was
- * set bumps the sequence word and wakes; the sleeper sets it again on
- * every round, so a sleeper killed asleep leaves at most one extra wake.  Both pairs being seq_cst, at least one side
- * sees the other's store (Dekker): either the sleeper sees the new
- * cursor, or the publisher sees the flag and its bump makes the sleeper's
- * wait return -EAGAIN.  Closing an end always bumps and wakes.
+ * Roles, takeover, sleeping and waking live in ends.c (shared with the
+ * other one-to-one structures): a blocked side sets a waiter flag, and
+ * the other side makes a wake syscall only when the flag is set.
  */
-#include "internal.h"
+#include "ends.h"
+#include "spsc.h"
 #include "introspect_internal.h"
 
 #include <stdio.h>
@@ -42,36 +33,6 @@
 #include <time.h>
 
 #define SPSC_MAGIC	0x43505353U	/* "SSPC" */
-#define SPSC_SPINS	4096		/* polls before sleeping */
-
-/*
- * An end's state word: bits 0-1 the END_* value, bits 2-23 a generation
- * bumped by every takeover, bits 24-30 zero (else -EBADMSG), bit 31
- * SHMIPC_WORD_OWNER_DIED.  The state word
- * is the single point of arbitration between takers: a taker CASes it
- * from the exact value it inspected (generation included) to TAKING of
- * the next generation, then writes the peer id, then stores OPEN.  So a
- * taker whose snapshot went stale fails its CAS, and the peer id read
- * after a state (acquire) belongs to that state as long as the state
- * word still holds it.
- */
-enum {
-	END_FREE = 0,
-	END_OPEN = 1,
-	END_CLOSED = 2,
-	END_TAKING = 3,
-};
-
-#define END_BASE_MASK	3U
-#define END_GEN_SHIFT	2
-#define END_GEN_MASK	0x00fffffcU
-#define END_RSVD_MASK	0x7f000000U
-
-struct spsc_end {
-	_Atomic uint64_t peer;
-	_Atomic uint32_t state;	/* END_* | generation | OWNER_DIED */
-	uint32_t pad;
-};
 
 struct spsc_hdr {
 	/* line 0: config */
@@ -89,16 +50,8 @@ struct spsc_hdr {
 	/* line 2: consumer */
 	_Atomic uint32_t tail;
 	uint8_t pad2[64 - 4];
-	/* line 3: sleeping */
-	_Atomic uint32_t cons_waiting;
-	_Atomic uint32_t data_seq;
-	_Atomic uint32_t prod_waiting;
-	_Atomic uint32_t space_seq;
-	uint8_t pad3[64 - 16];
-	/* line 4: ends */
-	struct spsc_end prod;
-	struct spsc_end cons;
-	uint8_t pad4[64 - 32];
+	/* lines 3-4: sleep words and the two ends */
+	struct ends_shared ends;
 };
 
 _Static_assert(sizeof(struct spsc_hdr) == 5 * 64, "spsc header layout");
@@ -109,58 +62,70 @@ struct shmipc_spsc {
 	struct shmipc_region *r;
 	struct spsc_hdr *h;
 	char *slots;
-	struct spsc_end *mine, *other;
+	struct ends ends;
 	uint32_t msg_size, stride, cap, mask;
 	enum shmipc_role role;
 	uint32_t pos;		/* our cursor (head or tail), authoritative */
 	uint32_t other_cache;	/* last seen cursor of the other side */
 	uint32_t pending;	/* reserved / peeked, not yet committed */
-	uint32_t my_state;	/* our end's state word while we hold it */
 };
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
-}
-
-static uint32_t round8(uint32_t v)
-{
-	return (v + 7U) & ~7U;
-}
 
 /* ------------------------------------------------------------------ */
 /* Create / open / close */
 
-int shmipc_spsc_create(struct shmipc_region *r, const char *key,
-		       uint32_t slot_size, uint32_t capacity)
+static bool spsc_args_ok(uint32_t slot_size, uint32_t capacity)
+{
+	return slot_size && slot_size <= SHMIPC_SPSC_SLOT_MAX &&
+	       capacity >= 2 && capacity <= SHMIPC_SPSC_CAPACITY_MAX &&
+	       !(capacity & (capacity - 1));
+}
+
+uint64_t spsc_bytes(uint32_t slot_size, uint32_t capacity)
+{
+	return sizeof(struct spsc_hdr) +
+	       (uint64_t)shmipc_round8(slot_size) * capacity;
+}
+
+int spsc_init_at(struct shmipc_region *r, uint64_t off, uint32_t slot_size,
+		 uint32_t capacity, const void *msgs, uint32_t n)
 {
 	struct spsc_hdr *h;
-	uint64_t off, bytes;
-	int ret;
+	uint32_t i;
 
-	if (!r || slot_size == 0 || slot_size > SHMIPC_SPSC_SLOT_MAX ||
-	    capacity < 2 || capacity > SHMIPC_SPSC_CAPACITY_MAX ||
-	    (capacity & (capacity - 1)))
+	if (!spsc_args_ok(slot_size, capacity) || n > capacity)
 		return -EINVAL;
-	bytes = sizeof(struct spsc_hdr) +
-		(uint64_t)round8(slot_size) * capacity;
-	ret = shmipc_dir_alloc(r, key, bytes, 64, &off);
-	if (ret)
-		return ret;
-	h = shmipc_region_ptr(r, off, bytes);
+	h = shmipc_region_ptr(r, off, spsc_bytes(slot_size, capacity));
 	if (!h)
 		return -EBADMSG;
 	h->version = SHMIPC_LIB_VERSION;
 	h->hdr_size = sizeof(*h);
 	h->msg_size = slot_size;
-	h->stride = round8(slot_size);
+	h->stride = shmipc_round8(slot_size);
 	h->capacity = capacity;
 	h->slots_off = off + sizeof(*h);
+	for (i = 0; i < n; i++)
+		memcpy((char *)(h + 1) + (size_t)i * h->stride,
+		       (const char *)msgs + (size_t)i * slot_size, slot_size);
+	/* Relaxed: published by the release store of the magic. */
+	atomic_store_explicit(&h->head, n, memory_order_relaxed);
 	/* Release: an opener that sees the magic (acquire) sees the rest. */
 	atomic_store_explicit(&h->magic, SPSC_MAGIC, memory_order_release);
 	return 0;
+}
+
+int shmipc_spsc_create(struct shmipc_region *r, const char *key,
+		       uint32_t slot_size, uint32_t capacity)
+{
+	uint64_t off;
+	int ret;
+
+	if (!r || !spsc_args_ok(slot_size, capacity))
+		return -EINVAL;
+	ret = shmipc_dir_alloc(r, key, spsc_bytes(slot_size, capacity), 64,
+			       &off);
+	if (ret)
+		return ret;
+	return spsc_init_at(r, off, slot_size, capacity, NULL, 0);
 }
 
 /* Check the ring header of the object at @off (@size bytes). */
@@ -171,21 +136,15 @@ static int spsc_check(struct shmipc_spsc *ch, uint64_t off, uint64_t size)
 	uint64_t slots_off;
 	int ret;
 
-	if (size < sizeof(*h))
-		return -EBADMSG;
-	ret = shmipc_await_magic(&h->magic, SPSC_MAGIC);
+	ret = shmipc_await_header(&h->magic, &h->version, SPSC_MAGIC);
 	if (ret)
 		return ret;
-	if (h->version != SHMIPC_LIB_VERSION)
-		return -EPROTONOSUPPORT;
 	msg = h->msg_size;
 	stride = h->stride;
 	cap = h->capacity;
 	slots_off = h->slots_off;
-	if (h->hdr_size != sizeof(*h) || msg == 0 ||
-	    msg > SHMIPC_SPSC_SLOT_MAX || stride != round8(msg) ||
-	    cap < 2 || cap > SHMIPC_SPSC_CAPACITY_MAX || (cap & (cap - 1)) ||
-	    slots_off != off + sizeof(*h) ||
+	if (h->hdr_size != sizeof(*h) || !spsc_args_ok(msg, cap) ||
+	    stride != shmipc_round8(msg) || slots_off != off + sizeof(*h) ||
 	    size - sizeof(*h) < (uint64_t)stride * cap ||
 	    !shmipc_in_region(ch->r, slots_off, (uint64_t)stride * cap))
 		return -EBADMSG;
@@ -197,129 +156,29 @@ static int spsc_check(struct shmipc_spsc *ch, uint64_t off, uint64_t size)
 	return 0;
 }
 
-/* Does an end state word hold a valid value?  *@base: its END_* value. */
-static int end_state(uint32_t st, uint32_t *base)
-{
-	*base = st & END_BASE_MASK;
-	return st & END_RSVD_MASK ? -EBADMSG : 0;
-}
-
-/* The state word of the next takeover after @st, with END_* @base. */
-static uint32_t end_next(uint32_t st, uint32_t base)
-{
-	return ((st + (1U << END_GEN_SHIFT)) & END_GEN_MASK) | base;
-}
-
-/*
- * The peer of @end died while @end's state was @st (OPEN, bit clear):
- * make it durable in its state word.  Portable backend only: on the
- * module the kernel sets the bit in the owned word itself, and a write
- * here could hit a successor's word.  The CAS from exactly @st
- * (generation included) cannot mark a successor that took over since.
- */
-static void mark_died(const struct shmipc_region *r, struct spsc_end *end,
-		      uint32_t st)
-{
-	if (r->ops->kind == SHMIPC_BACKEND_MODULE)
-		return;
-	/* Relaxed: the bit carries no data; readers only test it. */
-	atomic_compare_exchange_strong_explicit(
-		&end->state, &st, st | SHMIPC_WORD_OWNER_DIED,
-		memory_order_relaxed, memory_order_relaxed);
-}
-
-#define TAKE_TRIES 4	/* CAS losses to a concurrent change before -EBUSY */
-
-static int spsc_take_role(struct shmipc_spsc *ch)
-{
-	const struct shmipc_backend_ops *ops = ch->r->ops;
-	struct spsc_end *end = ch->mine;
-	uint64_t me = shmipc_region_peer_id(ch->r);
-	uint64_t old;
-	uint32_t st, base, taking, open;
-	unsigned int tries;
-	bool died;
-	int ret, owned;
-
-	for (tries = 0; tries < TAKE_TRIES; tries++) {
-		/* Acquire: what the previous holder wrote before leaving,
-		 * and the peer id written before this state was stored. */
-		st = atomic_load_explicit(&end->state, memory_order_acquire);
-		old = atomic_load_explicit(&end->peer, memory_order_acquire);
-		if (end_state(st, &base))
-			return -EBADMSG;
-		died = st & SHMIPC_WORD_OWNER_DIED;
-		if (base == END_TAKING && !died)
-			return -EBUSY;	/* another taker is between its steps */
-		if (base == END_OPEN && !died) {
-			if (old == me)
-				return -EBUSY;
-			ret = ops->peer_alive(ch->r, old);
-			if (ret == 1)
-				return -EBUSY;
-			died = ret == -EOWNERDEAD;
-		}
-		/* Module: own the word before it is ours, so that if we die
-		 * from here on the kernel marks it and the end is not wedged
-		 * in TAKING. */
-		owned = ops->own(ch->r, &end->state, false);
-		if (owned && owned != -EEXIST)
-			return owned;
-		taking = end_next(st, END_TAKING);
-		/* acq_rel: exactly one taker of this snapshot wins; acquire
-		 * of what the previous holder published. */
-		if (atomic_compare_exchange_strong_explicit(
-			    &end->state, &st, taking, memory_order_acq_rel,
-			    memory_order_relaxed))
-			break;
-		if (!owned)
-			ops->own(ch->r, &end->state, true);
-	}
-	if (tries == TAKE_TRIES)
-		return -EBUSY;
-	/* Relaxed: published by the release (seq_cst) store of OPEN. */
-	atomic_store_explicit(&end->peer, me, memory_order_relaxed);
-	open = end_next(st, END_OPEN);
-	ch->my_state = open;
-	/* seq_cst: ordered with the other side's reads of our state. */
-	atomic_store_explicit(&end->state, open, memory_order_seq_cst);
-	if (died && old)
-		ops->reclaim(ch->r, old);	/* its word is repaired now */
-	return 0;
-}
-
-int shmipc_spsc_open(struct shmipc_region *r, const char *key,
-		     enum shmipc_role role, struct shmipc_spsc **out)
+int spsc_open_at(struct shmipc_region *r, uint64_t off, uint64_t size,
+		 enum shmipc_role role, struct shmipc_spsc **out)
 {
 	struct shmipc_spsc *ch;
-	uint64_t off, size;
 	uint32_t head, tail;
 	int ret;
 
-	if (!r || !out || (role != SHMIPC_PRODUCER && role != SHMIPC_CONSUMER))
-		return -EINVAL;
 	*out = NULL;
-	ret = shmipc_dir_find(r, key, &off, &size);
-	if (ret)
-		return ret;
+	if (size < sizeof(struct spsc_hdr))
+		return -EBADMSG;
 	ch = calloc(1, sizeof(*ch));
 	if (!ch)
 		return -ENOMEM;
 	ch->r = r;
 	ch->role = role;
 	ch->h = shmipc_region_ptr(r, off, sizeof(struct spsc_hdr));
-	if (!ch->h) {
-		ret = -EBADMSG;
-		goto fail;
+	ret = ch->h ? spsc_check(ch, off, size) : -EBADMSG;
+	if (!ret)
+		ret = ends_take(&ch->ends, r, &ch->h->ends, role);
+	if (ret) {
+		free(ch);
+		return ret;
 	}
-	ret = spsc_check(ch, off, size);
-	if (ret)
-		goto fail;
-	ch->mine = role == SHMIPC_PRODUCER ? &ch->h->prod : &ch->h->cons;
-	ch->other = role == SHMIPC_PRODUCER ? &ch->h->cons : &ch->h->prod;
-	ret = spsc_take_role(ch);
-	if (ret)
-		goto fail;
 	/* Acquire both: we continue from where the previous holder of our
 	 * role stopped, and see what the other side published. */
 	head = atomic_load_explicit(&ch->h->head, memory_order_acquire);
@@ -332,59 +191,23 @@ int shmipc_spsc_open(struct shmipc_region *r, const char *key,
 	ch->other_cache = role == SHMIPC_PRODUCER ? tail : head;
 	*out = ch;
 	return 0;
-fail:
-	free(ch);
-	return ret;
 }
 
-/* Bump the other side's sequence word and wake it (if @force or it sleeps). */
-static void wake_other(struct shmipc_spsc *ch, bool force)
+int shmipc_spsc_open(struct shmipc_region *r, const char *key,
+		     enum shmipc_role role, struct shmipc_spsc **out)
 {
-	struct spsc_hdr *h = ch->h;
-	_Atomic uint32_t *flag, *seq;
+	uint64_t off, size;
+	int ret = ENDS_FIND(r, key, role, out, sizeof(struct spsc_hdr), &off,
+			    &size);
 
-	if (ch->role == SHMIPC_PRODUCER) {
-		flag = &h->cons_waiting;
-		seq = &h->data_seq;
-	} else {
-		flag = &h->prod_waiting;
-		seq = &h->space_seq;
-	}
-	/* seq_cst exchange: the Dekker pair with the sleeper's flag store and
-	 * cursor load (see the top of this file).  Clearing the flag as we
-	 * take it means a sleeper that was killed leaves at most one wasted
-	 * wake behind, not a syscall on every later publish: a live sleeper
-	 * sets it again on each round. */
-	if (!atomic_exchange_explicit(flag, 0, memory_order_seq_cst) && !force)
-		return;
-	/* Release: the bump is ordered after our cursor store. */
-	atomic_fetch_add_explicit(seq, 1, memory_order_release);
-	ch->r->ops->wake(ch->r, seq, 1);
+	return ret ? ret : spsc_open_at(r, off, size, role, out);
 }
 
 int shmipc_spsc_close(struct shmipc_spsc *ch)
 {
-	struct spsc_end *end;
-	uint64_t me;
-	uint32_t st;
-
 	if (!ch)
 		return 0;
-	end = ch->mine;
-	me = shmipc_region_peer_id(ch->r);
-	/* Only if the end is still ours (a hostile peer may have taken it):
-	 * CAS from our own OPEN word, keeping its generation.  seq_cst:
-	 * before the bump that tells the other side.  CLOSED is stored
-	 * before the ownership goes, so a death in between reads as one. */
-	st = ch->my_state;
-	if (atomic_load_explicit(&end->peer, memory_order_relaxed) == me &&
-	    atomic_compare_exchange_strong_explicit(
-		    &end->state, &st,
-		    (st & END_GEN_MASK) | END_CLOSED,
-		    memory_order_seq_cst, memory_order_relaxed)) {
-		ch->r->ops->own(ch->r, &end->state, true);
-		wake_other(ch, true);
-	}
+	ends_leave(&ch->ends);
 	free(ch);
 	return 0;
 }
@@ -446,13 +269,9 @@ static void publish(struct shmipc_spsc *ch, uint32_t k)
 {
 	ch->pos += k;
 	ch->pending = 0;
-	/* seq_cst (not just release): the store must be ordered before the
-	 * load of the other side's waiter flag in wake_other(); release
-	 * alone is what makes the slots / the freed space visible. */
-	atomic_store_explicit(ch->role == SHMIPC_PRODUCER ? &ch->h->head :
-							    &ch->h->tail,
-			      ch->pos, memory_order_seq_cst);
-	wake_other(ch, false);
+	ends_publish(&ch->ends, ch->role == SHMIPC_PRODUCER ? &ch->h->head :
+							      &ch->h->tail,
+		     ch->pos);
 }
 
 static int send_n(struct shmipc_spsc *ch, const void *msgs, unsigned int n,
@@ -635,113 +454,58 @@ int shmipc_spsc_release(struct shmipc_spsc *ch, unsigned int k)
 /* ------------------------------------------------------------------ */
 /* Blocking paths */
 
-/*
- * The other end's state: 0 (open, *@peer its id; or not attached yet,
- * *@peer 0), -EOWNERDEAD, -EPIPE, -EBADMSG.  *@st: the state word read.
- */
-static int other_status(struct shmipc_spsc *ch, uint64_t *peer, uint32_t *st)
-{
-	uint32_t base;
+struct one_msg {
+	struct shmipc_spsc *ch;
+	void *msg;
+};
 
-	/* seq_cst: after our flag store (a close's state store is seq_cst
-	 * and followed by a bump of our sequence word); also acquire, so
-	 * the peer id read next is at least the one of this state. */
-	*st = atomic_load_explicit(&ch->other->state, memory_order_seq_cst);
-	*peer = atomic_load_explicit(&ch->other->peer, memory_order_relaxed);
-	if (end_state(*st, &base))
-		return -EBADMSG;
-	if (*st & SHMIPC_WORD_OWNER_DIED)
-		return -EOWNERDEAD;
-	if (base == END_CLOSED)
-		return -EPIPE;
-	if (base != END_OPEN)
-		*peer = 0;	/* free, or being taken: wait for anyone */
-	return 0;
-}
-
-/* Try @op once; 1 if it did something, 0 if it would block, or -errno. */
-static int try_once(struct shmipc_spsc *ch, void *msg)
+/* Send or receive one message; 1 if done, 0 if it would block, -errno. */
+static int try_one(void *arg)
 {
-	int ret = ch->role == SHMIPC_PRODUCER ?
-			  shmipc_spsc_try_send(ch, msg) :
-			  shmipc_spsc_try_recv(ch, msg);
+	struct one_msg *m = arg;
+	int ret = m->ch->role == SHMIPC_PRODUCER ?
+			  shmipc_spsc_try_send(m->ch, m->msg) :
+			  shmipc_spsc_try_recv(m->ch, m->msg);
 
 	return ret == 0 ? 1 : ret == -EAGAIN ? 0 : ret;
 }
 
 static int block(struct shmipc_spsc *ch, void *msg, uint64_t deadline_ns)
 {
-	const struct shmipc_backend_ops *ops = ch->r->ops;
-	struct spsc_hdr *h = ch->h;
-	_Atomic uint32_t *flag, *seq;
-	unsigned int spins;
-	int ret, gone;
+	struct one_msg m = { ch, msg };
 
-	if (ch->role == SHMIPC_PRODUCER) {
-		flag = &h->prod_waiting;
-		seq = &h->space_seq;
-	} else {
-		flag = &h->cons_waiting;
-		seq = &h->data_seq;
-	}
-	for (spins = 0; spins < SPSC_SPINS; spins++) {
-		ret = try_once(ch, msg);
-		if (ret)
-			return ret < 0 ? ret : 0;
-		cpu_relax();
-	}
-	for (;;) {
-		uint64_t peer, peer2;
-		uint32_t s, st, st2;
+	return ends_block(&ch->ends, try_one, &m, deadline_ns);
+}
 
-		/* Set again on every round: the waker clears it when it
-		 * wakes us.  seq_cst store, then a seq_cst fence: the flag
-		 * store precedes our re-check of the cursor (the Dekker pair
-		 * with publish()/wake_other(); the fence is what C11 needs
-		 * for a store-load order). */
-		atomic_store_explicit(flag, 1, memory_order_seq_cst);
-		atomic_thread_fence(memory_order_seq_cst);
-		s = atomic_load_explicit(seq, memory_order_seq_cst);
-		ret = try_once(ch, msg);
-		if (ret) {
-			atomic_store_explicit(flag, 0, memory_order_relaxed);
-			return ret < 0 ? ret : 0;
-		}
-		gone = other_status(ch, &peer, &st);
-		if (!gone) {
-			ret = ops->wait(ch->r, seq, s, deadline_ns, peer);
-			if (ret == -EOWNERDEAD && peer)
-				mark_died(ch->r, ch->other, st);
-			if (ret == -EPIPE) {
-				/* Peer unknown: a clean close, or a crash whose
-				 * record was reclaimed (then the state says so),
-				 * or a successor took over (then go on). */
-				gone = other_status(ch, &peer2, &st2);
-				if (!gone && (st2 != st || peer2 != peer))
-					ret = 0;
-				else if (!gone)
-					gone = -EPIPE;
-			} else if (ret == -EOWNERDEAD || ret == -ETIMEDOUT) {
-				gone = ret;
-			} else if (ret && ret != -EAGAIN && ret != -EINTR) {
-				gone = ret;
-			}
-		}
-		atomic_store_explicit(flag, 0, memory_order_relaxed);
-		if (gone) {
-			/* Everything sent before the end went is received
-			 * first; space freed before it went is used. */
-			ret = try_once(ch, msg);
-			if (ret)
-				return ret < 0 ? ret : 0;
-			return gone;
-		}
-		if (deadline_ns != SHMIPC_FOREVER &&
-		    shmipc_now_ns() >= deadline_ns) {
-			ret = try_once(ch, msg);
-			return ret < 0 ? ret : ret ? 0 : -ETIMEDOUT;
-		}
-	}
+struct room {
+	struct shmipc_spsc *ch;
+	uint32_t n;
+};
+
+/* Are there @n free slots (producer) / messages (consumer)? */
+static int try_room(void *arg)
+{
+	struct room *w = arg;
+	uint32_t have;
+	int ret = w->ch->role == SHMIPC_PRODUCER ?
+			  prod_free(w->ch, w->n, &have) :
+			  cons_avail(w->ch, w->n, &have);
+
+	return ret < 0 ? ret : have >= w->n;
+}
+
+int spsc_wait(struct shmipc_spsc *ch, uint32_t n, uint64_t deadline_ns)
+{
+	struct room w = { ch, n };
+
+	if (n > ch->cap)
+		return -EINVAL;
+	return ends_block(&ch->ends, try_room, &w, deadline_ns);
+}
+
+uint32_t spsc_pos(const struct shmipc_spsc *ch)
+{
+	return ch->pos;
 }
 
 int shmipc_spsc_send(struct shmipc_spsc *ch, const void *msg,
@@ -766,28 +530,6 @@ int shmipc_spsc_recv(struct shmipc_spsc *ch, void *msg, uint64_t deadline_ns)
 /* ------------------------------------------------------------------ */
 /* Introspection (only reads: the mapping may be read-only) */
 
-static const char *end_name(const struct shmipc_region *r,
-			    const struct spsc_end *end, char *buf, size_t len)
-{
-	/* Acquire: the peer id written before this state was stored. */
-	uint32_t st = atomic_load_explicit(&end->state, memory_order_acquire);
-	uint64_t peer = atomic_load_explicit(&end->peer, memory_order_relaxed);
-	uint32_t base;
-
-	if (end_state(st, &base))
-		return "corrupt";
-	if (base == END_FREE)
-		return "none";
-	if (base == END_CLOSED)
-		return "closed";
-	if (base == END_TAKING)
-		return "being taken over";
-	snprintf(buf, len, "peer %llu%s", (unsigned long long)peer,
-		 (st & SHMIPC_WORD_OWNER_DIED) ||
-		 r->ops->peer_alive(r, peer) == -EOWNERDEAD ? " (dead)" : "");
-	return buf;
-}
-
 int shmipc_spsc_describe(struct shmipc_region *r, uint64_t off, uint64_t size,
 			 struct shmipc_object_stat *st)
 {
@@ -805,7 +547,7 @@ int shmipc_spsc_describe(struct shmipc_region *r, uint64_t off, uint64_t size,
 	}
 	shmipc_inspect_fill(st, &ch.h->head, &ch.h->tail, ch.cap, ch.msg_size);
 	snprintf(st->detail, sizeof(st->detail), "producer: %s, consumer: %s",
-		 end_name(r, &ch.h->prod, prod, sizeof(prod)),
-		 end_name(r, &ch.h->cons, cons, sizeof(cons)));
+		 ends_end_name(r, &ch.h->ends.prod, prod, sizeof(prod)),
+		 ends_end_name(r, &ch.h->ends.cons, cons, sizeof(cons)));
 	return 1;
 }

@@ -458,6 +458,16 @@ int shmipc_mpmc_recv(struct shmipc_mpmc *q, void *msg, uint64_t deadline_ns);
 
 #include "shmipc/heap.h"
 
+/* Event-buffer pool: <shmipc/evpool.h> */
+
+#include "shmipc/evpool.h"
+
+/* One concern per header: */
+#include "shmipc/vring.h"	/* variable-size SPSC ring */
+#include "shmipc/growbuf.h"	/* growable buffers, serialization hook */
+#include "shmipc/stream.h"	/* streams through a pool of segments */
+#include "shmipc/ctl.h"		/* controller/worker protocol */
+
 #ifdef __cplusplus
 }
 #endif

@@ -27,10 +27,8 @@ FIXTURE_SETUP(dir)
 {
 	int ret;
 
-	lt_name(self->name, sizeof(self->name), "dir");
-	ret = shmipc_region_open(self->name, RSIZE, 0600,
-				 SHMIPC_REGION_CREATE | SHMIPC_REGION_EXCL,
-				 &self->r);
+	ret = lt_region(self->name, sizeof(self->name), "dir", RSIZE,
+			&self->r);
 	ASSERT_EQ(0, ret) TH_LOG("create: %s", shmipc_strerror(ret));
 	self->base = shmipc_region_base(self->r);
 }

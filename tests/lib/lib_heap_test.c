@@ -750,10 +750,14 @@ static pid_t spawn_holder(const char *name,
 	return pid;
 }
 
-static int kill_holder(pid_t pid)
+static int kill_holder(struct shmipc_region *r, pid_t pid)
 {
+	int status;
+
 	kill(pid, SIGKILL);
-	return lt_reap(pid);
+	status = lt_reap(pid);
+	lt_await_peers(r, 1);	/* the death is marked (module) */
+	return status;
 }
 
 /* Hold USED records of several classes, a run and a large one, and
@@ -786,7 +790,7 @@ TEST_F_TIMEOUT(heap, sigkill_holder_reclaimed, 60)
 	EXPECT_EQ(6, st.used_records);
 	EXPECT_LT(0, st.cached_records);
 	EXPECT_EQ(0, st.reclaimable_bytes);
-	EXPECT_EQ(128 + SIGKILL, kill_holder(pid));
+	EXPECT_EQ(128 + SIGKILL, kill_holder(self->r, pid));
 	ASSERT_EQ(0, shmipc_heap_stats(self->h, &st));
 	EXPECT_EQ(st.used_bytes + st.cached_bytes, st.reclaimable_bytes);
 	n = shmipc_heap_reclaim(self->h);
@@ -815,7 +819,7 @@ TEST_F_TIMEOUT(heap, alloc_reclaims_dead_holder, 60)
 
 	ASSERT_LT(0, pid);
 	EXPECT_EQ(-ENOMEM, shmipc_heap_alloc(self->h, 16 * KB, &off));
-	EXPECT_EQ(128 + SIGKILL, kill_holder(pid));
+	EXPECT_EQ(128 + SIGKILL, kill_holder(self->r, pid));
 	ASSERT_EQ(0, shmipc_heap_alloc(self->h, 16 * KB, &off));
 	ASSERT_EQ(0, shmipc_heap_free(self->h, off));
 	EXPECT_ALL_FREE(self);
@@ -856,7 +860,7 @@ TEST_F_TIMEOUT(heap, sigkill_sender_after_send, 60)
 	ASSERT_EQ(0, shmipc_heap_channel_add(self->h, "c", 16));
 	pid = spawn_holder(self->name, send_some, 0);
 	ASSERT_LT(0, pid);
-	EXPECT_EQ(128 + SIGKILL, kill_holder(pid));
+	EXPECT_EQ(128 + SIGKILL, kill_holder(self->r, pid));
 	EXPECT_LE(0, shmipc_heap_reclaim(self->h));
 	ASSERT_EQ(0, shmipc_heap_stats(self->h, &st));
 	EXPECT_EQ(KSEND, st.in_flight_records);
@@ -903,7 +907,7 @@ TEST_F_TIMEOUT(heap, sigkill_receiver_after_recv, 60)
 	}
 	pid = spawn_holder(self->name, recv_some, 0);
 	ASSERT_LT(0, pid);
-	EXPECT_EQ(128 + SIGKILL, kill_holder(pid));
+	EXPECT_EQ(128 + SIGKILL, kill_holder(self->r, pid));
 	ASSERT_EQ(0, shmipc_heap_stats(self->h, &st));
 	EXPECT_EQ(KSEND, st.used_records);
 	EXPECT_EQ(0, st.in_flight_records);
@@ -984,7 +988,7 @@ TEST_F_TIMEOUT(heap, dead_holder_unpins_removed_channel, 60)
 	ASSERT_EQ(0, shmipc_heap_try_send(ch, off));
 	ASSERT_EQ(0, shmipc_heap_channel_remove(self->h, "c"));
 	EXPECT_EQ(0, shmipc_heap_channel_close(ch));
-	EXPECT_EQ(128 + SIGKILL, kill_holder(pid));
+	EXPECT_EQ(128 + SIGKILL, kill_holder(self->r, pid));
 	ASSERT_EQ(0, shmipc_heap_stats(self->h, &st));
 	EXPECT_EQ(1, st.channels_removed);	/* the dead still pins it */
 	EXPECT_EQ(1, st.in_flight_records);
@@ -1038,7 +1042,7 @@ TEST_F_TIMEOUT(heap, destroy_with_dead_holder, 60)
 	pid_t pid = spawn_holder(self->name, hold_records, 0);
 
 	ASSERT_LT(0, pid);
-	EXPECT_EQ(128 + SIGKILL, kill_holder(pid));
+	EXPECT_EQ(128 + SIGKILL, kill_holder(self->r, pid));
 	ASSERT_EQ(0, shmipc_heap_destroy(self->h));
 	EXPECT_EQ(0, shmipc_heap_close(self->h));
 	self->h = NULL;
@@ -1117,7 +1121,8 @@ TEST_F_TIMEOUT(heap, random_kills_give_everything_back, 240)
 			kill(pid[k], SIGKILL);
 			EXPECT_EQ(128 + SIGKILL, lt_reap(pid[k]));
 		}
-		EXPECT_LE(0, lt_heap_reclaim_dead(hk, 1));
+		EXPECT_EQ(0, lt_await_peers(self->r, 1));
+		EXPECT_LE(0, shmipc_heap_reclaim(hk));
 		/* Drain what arrived whole; a position a dead process held
 		 * is repaired (-EOWNERDEAD) or times out. */
 		ASSERT_EQ(0, shmipc_heap_channel_open(hk, "c", &ch));

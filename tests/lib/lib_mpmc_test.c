@@ -500,18 +500,6 @@ static void child_hold(const char *name, int how, int fd)
 		pause();
 }
 
-static pid_t kill_later(pid_t victim, unsigned int ms)
-{
-	pid_t pid = lt_fork();
-
-	if (pid == 0) {
-		lt_sleep_ms(ms);
-		kill(victim, SIGKILL);
-		_exit(0);
-	}
-	return pid;
-}
-
 /* A producer dies holding a reserved slot while a consumer blocks behind
  * it: the consumer gets -EOWNERDEAD (not a hang), and the queue goes on. */
 TEST_F_TIMEOUT(mpmc, producer_dies_holding_slot, 60)
@@ -533,7 +521,7 @@ TEST_F_TIMEOUT(mpmc, producer_dies_holding_slot, 60)
 	ASSERT_EQ(0, shmipc_mpmc_try_send(self->q, &m));
 	ASSERT_EQ(0, shmipc_mpmc_recv(self->q, &m, dl));
 	EXPECT_EQ(1, m.seq);
-	killer = kill_later(pid, 200);
+	killer = lt_kill_later(pid, 200);
 	ASSERT_LE(0, killer);
 	EXPECT_EQ(-EOWNERDEAD, shmipc_mpmc_recv(self->q, &m, dl));
 	EXPECT_GT(dl, shmipc_now_ns());
@@ -568,7 +556,7 @@ TEST_F_TIMEOUT(mpmc, consumer_dies_holding_slot, 60)
 	ASSERT_EQ(0, lt_await(fds[0]));
 	m.seq = 100;
 	EXPECT_EQ(-EAGAIN, shmipc_mpmc_try_send(self->q, &m));
-	killer = kill_later(pid, 200);
+	killer = lt_kill_later(pid, 200);
 	ASSERT_LE(0, killer);
 	EXPECT_EQ(-EOWNERDEAD, shmipc_mpmc_send(self->q, &m, dl));
 	EXPECT_GT(dl, shmipc_now_ns());

@@ -72,10 +72,8 @@ FIXTURE_SETUP(region)
 {
 	int ret;
 
-	lt_name(self->name, sizeof(self->name), "region");
-	ret = shmipc_region_open(self->name, RSIZE, 0600,
-				 SHMIPC_REGION_CREATE | SHMIPC_REGION_EXCL,
-				 &self->r);
+	ret = lt_region(self->name, sizeof(self->name), "region", RSIZE,
+			&self->r);
 	ASSERT_EQ(0, ret) TH_LOG("create: %s", shmipc_strerror(ret));
 }
 

@@ -76,10 +76,8 @@ FIXTURE_SETUP(spsc)
 {
 	int ret;
 
-	lt_name(self->name, sizeof(self->name), "spsc");
-	ret = shmipc_region_open(self->name, RSIZE, 0600,
-				 SHMIPC_REGION_CREATE | SHMIPC_REGION_EXCL,
-				 &self->r);
+	ret = lt_region(self->name, sizeof(self->name), "spsc", RSIZE,
+			&self->r);
 	ASSERT_EQ(0, ret) TH_LOG("create: %s", shmipc_strerror(ret));
 	self->base = shmipc_region_base(self->r);
 	ASSERT_EQ(0, shmipc_spsc_create(self->r, "ch", sizeof(struct msg), 8));

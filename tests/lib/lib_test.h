@@ -67,6 +67,62 @@ static inline void lt_name(char *out, size_t len, const char *tag)
 	snprintf(out, len, "lt-%.20s-%d-%u", tag, (int)getpid(), n++);
 }
 
+/* Create a fresh region named by lt_name() (into @name), mode 0600. */
+static inline int lt_region(char *name, size_t len, const char *tag,
+			    size_t size, struct shmipc_region **r)
+{
+	lt_name(name, len, tag);
+	return shmipc_region_open(name, size, 0600,
+				  SHMIPC_REGION_CREATE | SHMIPC_REGION_EXCL, r);
+}
+
+/* The same, named into @name (64 bytes). */
+static inline int lt_region_new(char *name, const char *tag, size_t size,
+				struct shmipc_region **r)
+{
+	return lt_region(name, 64, tag, size, r);
+}
+
+/*
+ * The common part of a fixture: a fresh region and one object in its
+ * directory (a channel, buffer or stream under test), whose header words
+ * the hostile-peer tests poke through lt_obj_word().
+ */
+struct lt_obj {
+	char name[64];
+	struct shmipc_region *r;
+	char *base;
+	uint64_t off;		/* of the object */
+};
+
+/* Create the region (@tag, @size bytes) and find the object @key in it,
+ * after @create(region, key) made it; 0 or the first error. */
+static inline int lt_obj_setup(struct lt_obj *o, const char *tag, size_t size,
+			       const char *key,
+			       int (*create)(struct shmipc_region *r,
+					     const char *key))
+{
+	int ret = lt_region_new(o->name, tag, size, &o->r);
+
+	if (ret)
+		return ret;
+	o->base = shmipc_region_base(o->r);
+	ret = create(o->r, key);
+	return ret ? ret : shmipc_dir_find(o->r, key, &o->off, NULL);
+}
+
+static inline void lt_obj_teardown(struct lt_obj *o)
+{
+	shmipc_region_close(o->r);
+	shmipc_region_unlink(o->name);
+}
+
+/* The 32-bit word @at bytes into the object. */
+static inline uint32_t *lt_obj_word(struct lt_obj *o, uint64_t at)
+{
+	return (uint32_t *)(o->base + o->off + at);
+}
+
 static inline void lt_sleep_ms(unsigned int ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
@@ -92,12 +148,54 @@ static inline pid_t lt_fork(void)
 	return pid;
 }
 
+/* pipe(@fds) for a handshake, then lt_fork(): the pid, or -1. */
+static inline pid_t lt_fork_pipe(int fds[2])
+{
+	return pipe(fds) ? -1 : lt_fork();
+}
+
+/* Open the producer end (*@prod) and the consumer end (*@cons) of the
+ * object @key of @o with @open (shmipc_vring_open, ...): 0 or an error. */
+#define LT_OPEN_BOTH(open, o, key, prod, cons)				\
+	(open((o)->r, key, SHMIPC_PRODUCER, prod) ?:			\
+	 open((o)->r, key, SHMIPC_CONSUMER, cons))
+
+/* SIGKILL @victim after @ms from another process, while the caller
+ * blocks; returns that process's pid (reap it), or -1. */
+static inline pid_t lt_kill_later(pid_t victim, unsigned int ms)
+{
+	pid_t pid = lt_fork();
+
+	if (pid == 0) {
+		lt_sleep_ms(ms);
+		kill(victim, SIGKILL);
+		_exit(0);
+	}
+	return pid;
+}
+
 /* Exit code for a -errno result. */
 static inline int lt_code(int ret)
 {
 	if (ret >= 0)
 		return 0;
 	return -ret < 200 ? -ret : 199;
+}
+
+/* In a child: leave with @ret's code unless it is 0. */
+static inline void lt_child_must(int ret)
+{
+	if (ret)
+		_exit(lt_code(ret));
+}
+
+/* In a child: the region @name, opened anew (or exit with the error). */
+static inline struct shmipc_region *lt_child_region(const char *name)
+{
+	struct shmipc_region *r = NULL;
+
+	lt_child_must(shmipc_region_open(name, 0, 0, 0, &r));
+	return r;
 }
 
 /* Reap within @ms (SIGKILL after): exit code, 128+sig, or -1 on timeout. */
@@ -235,6 +333,53 @@ static inline int lt_heap_reclaim_dead(struct shmipc_heap *h,
 			return freed;
 		lt_sleep_ms(1);
 	}
+}
+
+/*
+ * A hostile peer's one-word change: write @val to the word @at bytes into
+ * @o's object, expect @call to return @err, then put back the first @len
+ * bytes of the object from @saved.
+ */
+#define LT_SPOIL(o, saved, len, at, val, call, err) do {		\
+		*lt_obj_word(o, at) = (val);				\
+		EXPECT_EQ(err, call) TH_LOG("word at %d", (int)(at));	\
+		memcpy(lt_obj_word(o, 0), saved, len);			\
+	} while (0)
+
+/* What a hostile-peer fuzz loop got back. */
+struct lt_tally {
+	unsigned int ok;	/* successes */
+	unsigned int corrupt;	/* -EBADMSG */
+	unsigned int bad;	/* results outside the documented set */
+};
+
+/* Count @ret, which @documented says is (or is not) a documented result
+ * of the call; returns @documented. */
+static inline bool lt_tally(struct lt_tally *t, int ret, bool documented)
+{
+	t->ok += ret >= 0;
+	t->corrupt += ret == -EBADMSG;
+	t->bad += !documented;
+	return documented;
+}
+
+/*
+ * Wait (at most 5 s) until @r counts @n live peers.  The module marks a
+ * SIGKILLed peer dead from a workqueue, a moment after waitpid() returns
+ * in the parent: a test that checks what the death must have released
+ * waits for it first.  Returns 0, or -ETIMEDOUT.
+ */
+static inline int lt_await_peers(struct shmipc_region *r, uint32_t n)
+{
+	struct shmipc_region_info info;
+	int i;
+
+	for (i = 0; i < 5000; i++) {
+		if (shmipc_region_info(r, &info) == 0 && info.nr_peers <= n)
+			return 0;
+		lt_sleep_ms(1);
+	}
+	return -ETIMEDOUT;
 }
 
 #endif /* LIB_TEST_H */

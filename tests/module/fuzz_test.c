@@ -15,22 +15,34 @@
  * present, far and endless deadlines, peer ids of anyone), through
  * unreadable pointers (NULL, unmapped, kernel, crossing into a guard
  * page) and read-only ones for output structs, on region fds (read-write,
- * read-only, STAT), the device, other file types and closed fds; and
- * read() and poll() of event queues, mmap/munmap/mprotect/mremap and
- * stores into the mappings, io_uring SHMIPC_URING_WAIT commands with
- * random arguments, EMFILE, fork (some children drop privileges), exit
- * and SIGKILL of siblings at any moment, and a thread that closes an fd
- * or unmaps memory while a call runs on it.
+ * read-only, STAT), the device, other file types and closed fds; LIST and
+ * PEERS with entry arrays valid, NULL, unmapped, in the kernel,
+ * read-only, too small for count * entry_size or running into a guard
+ * page, counts 0, 1, at the batch edges or huge, strides below, at and
+ * above the entry struct, cursors from the last .next, at the end or
+ * anywhere; and read() and poll() of event queues, mmap/munmap/
+ * mprotect/mremap and stores into the mappings, io_uring
+ * SHMIPC_URING_WAIT commands with random arguments, EMFILE, fork (some
+ * children drop privileges), exit and SIGKILL of siblings at any moment,
+ * and a thread that closes an fd or unmaps memory while a call runs on
+ * it.
  *
  * Each result is checked against a table of the errnos the uapi header
  * documents for that call (and that fd), and successes against their
- * out fields; an unreadable argument must give exactly -EFAULT.  Any
- * other result fails the test with the call printed.  Nothing can block
- * for long: a call that might sleep runs under a FZ_TIMER_MS interval
- * timer (-EINTR), and a watchdog fails the test when a worker makes no
- * progress for FZ_HANG_MS.  At the end every region is destroyed, and
- * debugfs must list no region and no peer beyond those there before, and
- * the quota's byte count must match what is left.  The VM runner fails
+ * out fields; an unreadable argument must give exactly -EFAULT.  LIST
+ * and PEERS: bad flags, reserved or entry_size give exactly -EINVAL, a
+ * writable struct and array never -EFAULT, a failure writes nothing, and
+ * a success never more entries than asked nor a byte past them; its
+ * entries have increasing ids past the cursor, zeroed bytes past the
+ * struct, valid NUL-terminated names, regions the caller may read, the
+ * caller's own peer alive; a whole walk in one call lists every region
+ * the caller holds and its own peer.  Any other result fails the test
+ * with the call printed.  Nothing can block for long: a call that might
+ * sleep runs under a FZ_TIMER_MS interval timer (-EINTR), and a watchdog
+ * fails the test when a worker makes no progress for FZ_HANG_MS.  At the
+ * end every region is destroyed, and debugfs must list no region and no
+ * peer beyond those there before, and the quota's byte count must match
+ * what is left.  The VM runner fails
  * the run on any oops, WARN, BUG, lockdep, KASAN or hung-task report.
  *
  * The seed is printed; SHMIPC_FUZZ_SEED=N replays each worker's choices
@@ -70,15 +82,19 @@
 #define FZ_NRES		136	/* result buckets: 0 ok, errno, other */
 #define FZ_EXIT_FAIL	42	/* a process found a bad result */
 #define FZ_UNPRIV	65534	/* uid and gid of unprivileged children */
+#define FZ_LPAGES	8	/* read-write pages of LIST/PEERS arrays */
+#define FZ_LSLACK	1024	/* bytes past an array checked untouched */
+#define FZ_LFILL	0xa5	/* what an array holds before the call */
+#define FZ_MINE		16	/* regions a process remembers its peer of */
 /* Features this test knows the ioctls of. */
 #define FZ_KNOWN_FEATURES (SHMIPC_FEAT_REGIONS | SHMIPC_FEAT_WAIT | \
 			   SHMIPC_FEAT_WAITV | SHMIPC_FEAT_PEERS | \
-			   SHMIPC_FEAT_URING_CMD)
+			   SHMIPC_FEAT_URING_CMD | SHMIPC_FEAT_LIST)
 
 /* What a call was, for the counts. */
 enum fz_kind {
 	K_FEATURES, K_CREATE, K_OPEN, K_UNLINK, K_INFO, K_WAIT, K_WAKE,
-	K_WAITV, K_ATTACH, K_DETACH, K_OWN, K_RECLAIM,
+	K_WAITV, K_ATTACH, K_DETACH, K_OWN, K_RECLAIM, K_LIST, K_PEERS,
 	K_UNKNOWN,	/* other ioctl numbers */
 	K_READ, K_POLL, K_MMAP, K_MUNMAP, K_MPROTECT, K_MREMAP,
 	K_URING, K_CQE, K_FDOP, K_FORK, K_KILL, K_EXIT,
@@ -87,7 +103,8 @@ enum fz_kind {
 
 static const char *const fz_kind_name[K_NR] = {
 	"GET_FEATURES", "CREATE", "OPEN", "UNLINK", "INFO", "WAIT", "WAKE",
-	"WAITV", "ATTACH", "DETACH", "OWN", "RECLAIM", "other-ioctl",
+	"WAITV", "ATTACH", "DETACH", "OWN", "RECLAIM", "LIST", "PEERS",
+	"other-ioctl",
 	"read", "poll", "mmap", "munmap", "mprotect", "mremap",
 	"uring-submit", "uring-cqe", "fd-op", "fork", "kill", "exit",
 };
@@ -146,6 +163,11 @@ static const struct fz_ioc fz_iocs[] = {
 	  { EFAULT, EINVAL, ENOENT, EEXIST, ENOSPC } },
 	{ SHMIPC_IOC_RECLAIM, K_RECLAIM, false, false, A_WRITE, 0,
 	  { EFAULT, EINVAL, ESRCH, EBUSY } },
+	/* EFAULT: the struct or the entry array; unreadable regions: left out */
+	{ SHMIPC_IOC_LIST, K_LIST, true, true, 0, 0,
+	  { EFAULT, EINVAL, ENOMEM } },
+	{ SHMIPC_IOC_PEERS, K_PEERS, false, true, 0, 0,
+	  { EFAULT, EINVAL, ENOMEM } },
 };
 
 #define FZ_NIOC	(sizeof(fz_iocs) / sizeof(fz_iocs[0]))
@@ -191,6 +213,7 @@ struct fz_reg {
 	int fd;
 	unsigned int access;	/* A_* */
 	__u64 size;
+	__u64 id;		/* of the region, from INFO */
 };
 
 struct fz_map {
@@ -218,12 +241,18 @@ struct fz {
 	struct fz_map map[FZ_MAPS];
 	int nmap;
 	unsigned char *arena;	/* 4 pages: RO, RW, RW, none */
+	unsigned char *lbuf;	/* LIST/PEERS arrays: RO, FZ_LPAGES RW, none */
 	size_t page;
 	struct io_uring ring;
 	bool ring_ok;
 	int inflight;
 	__u64 dead[FZ_DEAD];	/* peer ids of DEATH events */
 	int ndead;
+	/* This process' peers: mine_peer[i] is attached to region mine_reg[i] */
+	__u64 mine_reg[FZ_MINE], mine_peer[FZ_MINE];
+	int nmine;
+	__u64 lnext[2];		/* LIST, PEERS: the last .next returned */
+	__u64 lmax[2];		/* LIST, PEERS: the largest id seen */
 	struct fz_call call;
 	size_t room;		/* writable bytes where fz_place() put it */
 };
@@ -767,6 +796,7 @@ static void fz_adopt(struct fz *fz, int fd)
 		fz_fail(fz, ret, "INFO of a new region fd");
 	reg.fd = fd;
 	reg.size = info.size;
+	reg.id = info.id;
 	reg.access = (info.flags & SHMIPC_INFO_READ ? A_READ : 0) |
 		     (info.flags & SHMIPC_INFO_WRITE ? A_WRITE : 0);
 	fz_check_info(fz, &info, NULL);
@@ -790,6 +820,45 @@ static bool fz_squeeze_fds(struct fz *fz, struct rlimit *saved)
 	rl = *saved;
 	rl.rlim_cur = (rlim_t)fd;
 	return setrlimit(RLIMIT_NOFILE, &rl) == 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* this process' peers */
+
+/* This process' peer id in region @region, if it knows it; else 0. */
+static __u64 fz_mine_of(const struct fz *fz, __u64 region)
+{
+	int i;
+
+	for (i = 0; i < fz->nmine; i++)
+		if (fz->mine_reg[i] == region)
+			return fz->mine_peer[i];
+	return 0;
+}
+
+/* Remember this process' @peer in region @region; @peer 0: forget it. */
+static void fz_mine_set(struct fz *fz, __u64 region, __u64 peer)
+{
+	int i;
+
+	for (i = 0; i < fz->nmine && fz->mine_reg[i] != region; i++)
+		;
+	if (!peer) {
+		if (i < fz->nmine) {
+			fz->nmine--;
+			fz->mine_reg[i] = fz->mine_reg[fz->nmine];
+			fz->mine_peer[i] = fz->mine_peer[fz->nmine];
+		}
+		return;
+	}
+	if (i == fz->nmine) {	/* new; when full, forget one (no check) */
+		if (fz->nmine < FZ_MINE)
+			fz->nmine++;
+		else
+			i = (int)fz_rand(fz, FZ_MINE);
+	}
+	fz->mine_reg[i] = region;
+	fz->mine_peer[i] = peer;
 }
 
 /* ------------------------------------------------------------------ */
@@ -975,6 +1044,8 @@ static void fz_op_region(struct fz *fz)
 		fz->call.ptr = P_INT;
 		fz->call.a = p;
 		ret = fz_ioctl(fz, cmd, p, false);
+		if (!ret && fz->call.target == T_REGION)
+			fz_mine_set(fz, reg->id, 0);
 		return;
 	}
 	if (fz_pct(fz, 20))
@@ -1004,10 +1075,372 @@ static void fz_op_region(struct fz *fz)
 	} else if (cmd == SHMIPC_IOC_ATTACH) {
 		if (!a.t.peer_id)
 			fz_fail(fz, ret, "ATTACH: peer id 0");
+		if (fz_mine_of(fz, reg->id))
+			fz_fail(fz, ret, "ATTACH: this process is a peer already");
+		fz_mine_set(fz, reg->id, a.t.peer_id);
 		i = (int)fz_rand(fz, FZ_IDS);
 		__atomic_store_n(&fz->sh->w[fz->idx].peer_ids[i], a.t.peer_id,
 				 __ATOMIC_RELAXED);	/* a hint, no order */
 	}
+}
+
+/* ------------------------------------------------------------------ */
+/* LIST and PEERS */
+
+/* One LIST or PEERS call: what was asked, and where it may write. */
+struct fz_list_call {
+	bool peers;		/* PEERS, else LIST */
+	size_t esz;		/* the kernel's entry struct */
+	struct shmipc_list in;	/* as given */
+	unsigned char *buf;	/* the array, when in lbuf's writable pages */
+	__u64 room;		/* writable bytes at buf (0: none) */
+	__u64 span;		/* bytes at buf filled with FZ_LFILL */
+	bool valid;		/* flags, reserved and entry_size are right */
+};
+
+/* A stride: mostly the entry struct's, else larger, or wrong. */
+static __u32 fz_list_entry_size(struct fz *fz, size_t esz)
+{
+	__u32 s = (__u32)esz;
+
+	switch (fz_rand(fz, 20)) {
+	case 0: case 1: case 2: case 3: case 4: case 5:
+	case 6: case 7: case 8: case 9: case 10:
+		return s;
+	case 11: case 12:
+		return s + 8 * (1 + (__u32)fz_rand(fz, 16));
+	case 13:
+		return SHMIPC_LIST_ENTRY_MAX;
+	case 14:			/* below the struct */
+		return (__u32)fz_rand(fz, s / 8) * 8;
+	case 15:			/* not a multiple of 8 */
+		return s + 1 + (__u32)fz_rand(fz, 7);
+	case 16:
+		return SHMIPC_LIST_ENTRY_MAX + (fz_pct(fz, 50) ? 8 : 1);
+	case 17:
+		return (__u32)fz_rand(fz, s);
+	default:
+		return (__u32)fz_interesting(fz);
+	}
+}
+
+/*
+ * The entry array: mostly at the start of lbuf's writable pages (now and
+ * then not 8-aligned), else with room for a few entries and part of one
+ * before the guard page, or read-only, NULL, unmapped, in the kernel.
+ */
+static void fz_list_array(struct fz *fz, struct fz_list_call *lc)
+{
+	static const unsigned long unmapped[] = {
+		0x1000,			/* below mmap_min_addr: never mapped */
+		1UL << 47,		/* past the user address space */
+	};
+	static const unsigned long kernel[] = {
+		0xffffffff81000000UL, 0xffff888000000000UL, ~0UL - 4095,
+	};
+	unsigned char *rw = fz->lbuf + fz->page;
+	unsigned char *guard = rw + FZ_LPAGES * fz->page;
+	__u64 es = lc->in.entry_size, room;
+	int r = (int)fz_rand(fz, 100);
+
+	lc->buf = NULL;
+	lc->room = 0;
+	if (r < 70) {
+		lc->buf = rw;
+		if (fz_pct(fz, 20))
+			lc->buf += fz_rand(fz, 64) * 8;
+		else if (fz_pct(fz, 10))
+			lc->buf += 1 + fz_rand(fz, 7);
+	} else if (r < 82) {
+		room = fz_rand(fz, 3) * es +
+		       (fz_pct(fz, 50) ? fz_rand(fz, es) : 0);
+		if (room > FZ_LPAGES * fz->page)
+			room = FZ_LPAGES * fz->page;
+		lc->buf = guard - room;	/* room 0: the guard page itself */
+	} else if (r < 86) {
+		lc->in.entries = (__u64)(uintptr_t)fz->lbuf;
+		return;
+	} else if (r < 90) {
+		lc->in.entries = 0;
+		return;
+	} else if (r < 95) {
+		lc->in.entries = unmapped[fz_rand(fz, 2)];
+		return;
+	} else {
+		lc->in.entries = kernel[fz_rand(fz, 3)];
+		return;
+	}
+	lc->in.entries = (__u64)(uintptr_t)lc->buf;
+	lc->room = (__u64)(guard - lc->buf);
+}
+
+/* Room for no entry, one, a few, exactly as many as fit, or far more. */
+static __u32 fz_list_count(struct fz *fz, const struct fz_list_call *lc)
+{
+	static const __u32 edges[] = { 31, 32, 33, 63, 64, 65 };
+	static const __u32 huge[] = {
+		0xffffffff, 0x80000000, 0x7fffffff, 0x10000, 1000,
+	};
+	__u64 fit = lc->in.entry_size ? lc->room / lc->in.entry_size : 0;
+
+	if (fit > 0xffffffff)
+		fit = 0xffffffff;
+	switch (fz_rand(fz, 20)) {
+	case 0: case 1:
+		return 0;
+	case 2: case 3: case 4:
+		return 1;
+	case 5: case 6: case 7: case 8: case 9: case 10:
+		return 2 + (__u32)fz_rand(fz, 40);
+	case 11: case 12: case 13:
+		return (__u32)fit;
+	case 14:
+		return (__u32)fit + 1 + (__u32)fz_rand(fz, 8);
+	case 15: case 16:
+		return edges[fz_rand(fz, 6)];
+	case 17: case 18:
+		return huge[fz_rand(fz, 5)];
+	default:
+		return (__u32)fz_interesting(fz);
+	}
+}
+
+/* From the start, on from the last call, at or past the end, anywhere. */
+static __u64 fz_list_cursor(struct fz *fz, bool peers)
+{
+	switch (fz_rand(fz, 10)) {
+	case 0: case 1: case 2: case 3: case 4:
+		return 0;
+	case 5: case 6:
+		return fz->lnext[peers];
+	case 7:
+		return fz->lmax[peers] + fz_rand(fz, 2);
+	case 8:
+		return fz_rand(fz, fz->lmax[peers] + 2);
+	default:
+		return fz_interesting(fz);
+	}
+}
+
+static bool fz_name_byte(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+}
+
+static void fz_check_region_entry(struct fz *fz,
+				  const struct shmipc_region_entry *e)
+{
+	size_t len = strnlen(e->name, SHMIPC_NAME_MAX), i;
+	unsigned int granted = e->mode;
+
+	if (!len || len == SHMIPC_NAME_MAX)
+		fz_fail(fz, 0, "LIST: a name empty or not NUL-terminated");
+	for (i = 0; i < SHMIPC_NAME_MAX; i++)
+		if (i < len ? !fz_name_byte(e->name[i]) : e->name[i] != 0)
+			fz_fail(fz, 0, "LIST: a name with a bad byte, or bytes after its NUL");
+	if (!strcmp(e->name, ".") || !strcmp(e->name, ".."))
+		fz_fail(fz, 0, "LIST: a name that is . or ..");
+	if (!e->id || !e->size || e->mode & ~0777U ||
+	    e->flags & ~(SHMIPC_INFO_PERSISTENT | SHMIPC_INFO_UNLINKED |
+			 SHMIPC_INFO_DESTROYED) ||
+	    e->reserved[0] || e->reserved[1])
+		fz_fail(fz, 0, "LIST: an entry field out of range");
+	/* root has CAP_IPC_OWNER; FZ_UNPRIV has no supplementary group */
+	if (fz->unpriv) {
+		if (e->uid == FZ_UNPRIV)
+			granted >>= 6;
+		else if (e->gid == FZ_UNPRIV)
+			granted >>= 3;
+		if (!(granted & 4))
+			fz_fail(fz, 0, "LIST: a region the caller may not read");
+	}
+}
+
+/* @mine: this process' peer id in the region, if known (else 0). */
+static void fz_check_peer_entry(struct fz *fz,
+				const struct shmipc_peer_entry *e, __u64 mine)
+{
+	if (!e->peer_id || e->pid <= 0 || e->nr_owned > SHMIPC_OWNED_MAX ||
+	    e->reserved ||
+	    (e->state != SHMIPC_PEER_STATE_ALIVE &&
+	     e->state != SHMIPC_PEER_STATE_DEAD))
+		fz_fail(fz, 0, "PEERS: an entry field out of range");
+	if (e->state == SHMIPC_PEER_STATE_ALIVE ? e->status != 0 :
+	    !e->nr_owned)
+		fz_fail(fz, 0, "PEERS: a live peer with a status, or a dead one owning no word");
+	if (mine && e->peer_id == mine &&
+	    (e->state != SHMIPC_PEER_STATE_ALIVE || e->pid != getpid()))
+		fz_fail(fz, 0, "PEERS: this process' own peer is not it, alive");
+}
+
+/* Bytes [@from, span) of the array must still be FZ_LFILL. */
+static void fz_list_untouched(struct fz *fz, const struct fz_list_call *lc,
+			      __u64 from, long ret)
+{
+	static unsigned char fill[4096];
+	__u64 n;
+
+	if (!fill[0])
+		memset(fill, FZ_LFILL, sizeof(fill));
+	for (; from < lc->span; from += n) {
+		n = lc->span - from < sizeof(fill) ? lc->span - from :
+						     sizeof(fill);
+		if (memcmp(lc->buf + from, fill, n))
+			fz_fail(fz, ret, "LIST/PEERS wrote past the entries it returned");
+	}
+}
+
+/* Is @id among the @n entries of @lc at its buf? */
+static bool fz_list_has(const struct fz_list_call *lc, __u32 n, __u64 id)
+{
+	size_t off = lc->peers ? offsetof(struct shmipc_peer_entry, peer_id) :
+				 offsetof(struct shmipc_region_entry, id);
+	__u64 v;
+	__u32 i;
+
+	for (i = 0; i < n; i++) {
+		memcpy(&v, lc->buf + (size_t)i * lc->in.entry_size + off,
+		       sizeof(v));
+		if (v == id)
+			return true;
+	}
+	return false;
+}
+
+/* A successful call: its struct @o and the entries it wrote. */
+static void fz_list_check(struct fz *fz, const struct fz_list_call *lc,
+			  const struct shmipc_list *o, const struct fz_reg *reg)
+{
+	const struct shmipc_list *in = &lc->in;
+	__u64 es = in->entry_size, prev = in->cursor;
+	__u64 mine = lc->peers && reg ? fz_mine_of(fz, reg->id) : 0;
+	union {
+		struct shmipc_region_entry r;
+		struct shmipc_peer_entry p;
+	} e;
+	const unsigned char *ent;
+	__u32 i;
+	int j;
+
+	if (o->count > in->count)
+		fz_fail(fz, 0, "LIST/PEERS: more entries than asked");
+	if ((__u64)o->count * es > lc->room)
+		fz_fail(fz, 0, "LIST/PEERS: entries where the array is not writable");
+	if (o->entries != in->entries || o->entry_size != in->entry_size ||
+	    o->cursor != in->cursor || o->flags || o->reserved[0] ||
+	    o->reserved[1])
+		fz_fail(fz, 0, "LIST/PEERS: changed a field that is not out");
+	if (in->count ? o->next && o->count < in->count :
+	    o->next && o->next != in->cursor)
+		fz_fail(fz, 0, "LIST/PEERS: .next though the array was not filled");
+	for (i = 0; i < o->count; i++) {
+		ent = lc->buf + (size_t)i * es;
+		memcpy(&e, ent, lc->esz);
+		if ((lc->peers ? e.p.peer_id : e.r.id) <= prev)
+			fz_fail(fz, 0, "LIST/PEERS: ids not increasing past the cursor");
+		prev = lc->peers ? e.p.peer_id : e.r.id;
+		for (j = (int)lc->esz; (__u64)j < es; j++)
+			if (ent[j])
+				fz_fail(fz, 0, "LIST/PEERS: bytes past the entry struct not zeroed");
+		if (lc->peers)
+			fz_check_peer_entry(fz, &e.p, mine);
+		else
+			fz_check_region_entry(fz, &e.r);
+	}
+	if (in->count && o->next && o->next != prev)
+		fz_fail(fz, 0, "LIST/PEERS: .next is not the last id written");
+	fz->lnext[lc->peers] = o->next;
+	if (prev > fz->lmax[lc->peers])
+		fz->lmax[lc->peers] = prev;
+	/* A whole walk in one call lists what existed all along. */
+	if (in->cursor || !in->count || o->next || fz->racing)
+		return;
+	if (lc->peers) {
+		if (mine && !fz_list_has(lc, o->count, mine))
+			fz_fail(fz, 0, "PEERS: a whole walk misses this process' peer");
+		return;
+	}
+	for (j = 0; j < fz->nreg && !fz->unpriv; j++)
+		if (!fz_list_has(lc, o->count, fz->reg[j].id))
+			fz_fail(fz, 0, "LIST: a whole walk misses a region this process holds");
+}
+
+/*
+ * LIST on the device or PEERS on a region fd (mostly), with a valid or
+ * mutated struct shmipc_list and an entry array anywhere.  Beside the
+ * errno table: bad flags, reserved or entry_size give exactly EINVAL, a
+ * writable struct and array never EFAULT, a failure writes nothing (not
+ * even the struct), and a success is checked entry by entry.
+ */
+static void fz_op_list(struct fz *fz, bool peers)
+{
+	unsigned long cmd = peers ? SHMIPC_IOC_PEERS : SHMIPC_IOC_LIST;
+	int want = peers ? T_REGION : T_DEV;
+	struct fz_list_call lc = { .peers = peers };
+	struct shmipc_list out;
+	struct fz_reg *reg;
+	__u64 entries, need;
+	unsigned long p;
+	int ret, e;
+
+	lc.esz = peers ? sizeof(struct shmipc_peer_entry) :
+			 sizeof(struct shmipc_region_entry);
+	fz_begin(fz, peers ? K_PEERS : K_LIST, -1, want, cmd);
+	fz_pick_fd(fz, want, &reg);
+	lc.in.entry_size = fz_list_entry_size(fz, lc.esz);
+	fz_list_array(fz, &lc);
+	lc.in.count = fz_list_count(fz, &lc);
+	lc.in.cursor = fz_list_cursor(fz, peers);
+	if (fz_pct(fz, 30)) {			/* out fields: ignored */
+		lc.in.next = fz_interesting(fz);
+		lc.in.total = (__u32)fz_interesting(fz);
+	}
+	if (fz_pct(fz, 4))
+		lc.in.flags = 1U << fz_rand(fz, 32);
+	if (fz_pct(fz, 4))
+		lc.in.reserved[fz_rand(fz, 2)] = fz_interesting(fz) | 1;
+	if (fz_pct(fz, 10)) {	/* not the pointer: fz_list_array() chose it */
+		entries = lc.in.entries;
+		fz_mutate(fz, &lc.in, sizeof(lc.in));
+		lc.in.entries = entries;
+	}
+	lc.valid = !lc.in.flags && !lc.in.reserved[0] && !lc.in.reserved[1] &&
+		   lc.in.entry_size >= lc.esz &&
+		   lc.in.entry_size <= SHMIPC_LIST_ENTRY_MAX &&
+		   !(lc.in.entry_size % 8);
+	need = (__u64)lc.in.count * lc.in.entry_size;
+	lc.span = need + FZ_LSLACK < lc.room ? need + FZ_LSLACK : lc.room;
+	if (lc.span)
+		memset(lc.buf, FZ_LFILL, lc.span);
+	fz->call.a = lc.room;
+	fz->call.b = need;
+	fz_arg(fz, &lc.in, sizeof(lc.in));
+	p = fz_place(fz, &lc.in, sizeof(lc.in));
+	ret = fz_ioctl(fz, cmd, p, false);
+	e = ret < 0 ? -ret : 0;
+
+	/* Not ours (another fd, closed meanwhile) or unreadable: no write. */
+	if (fz->call.target != want || fz->call.ptr == P_BAD ||
+	    (fz->racing && (e == EBADF || e == ENOTTY))) {
+		fz_list_untouched(fz, &lc, 0, ret);
+		return;
+	}
+	if (!lc.valid && e != EINVAL)
+		fz_fail(fz, ret, "LIST/PEERS: bad flags, reserved or entry_size, not EINVAL");
+	if (lc.valid && e == EINVAL)
+		fz_fail(fz, ret, "LIST/PEERS: EINVAL for a valid struct");
+	if (e == EFAULT && fz->call.ptr == P_OK && lc.room >= need)
+		fz_fail(fz, ret, "LIST/PEERS: EFAULT though struct and array are writable");
+	if (ret < 0) {
+		fz_list_untouched(fz, &lc, e == EFAULT ? need : 0, ret);
+		if (fz->call.ptr == P_OK && memcmp((void *)p, &lc.in, sizeof(lc.in)))
+			fz_fail(fz, ret, "LIST/PEERS: a failed call changed its struct");
+		return;
+	}
+	memcpy(&out, (void *)p, sizeof(out));
+	fz_list_check(fz, &lc, &out, reg);
+	fz_list_untouched(fz, &lc, (__u64)out.count * lc.in.entry_size, ret);
 }
 
 /* Ioctl numbers the uapi does not define, on any fd. */
@@ -1566,12 +1999,15 @@ static void fz_op_race(struct fz *fz)
 	fz->racing = true;
 	fz->race_fd = r.fd;	/* fz_pick_fd() picks it mostly */
 	for (i = 0; i < 4; i++) {
-		switch (fz_rand(fz, 4)) {
+		switch (fz_rand(fz, 5)) {
 		case 0:
 			fz_op_read(fz);
 			break;
 		case 1:
 			fz_op_poll(fz);
+			break;
+		case 2:
+			fz_op_list(fz, true);
 			break;
 		default:
 			fz_op_region(fz);
@@ -1608,6 +2044,7 @@ static void fz_op_fork(struct fz *fz)
 		return;
 	if (pid == 0) {
 		fz->child = true;
+		fz->nmine = 0;		/* the peer is the process, not its fds */
 		fz->ring_ok = false;	/* the worker's: not ours to use */
 		fz->inflight = 0;
 		fz->rng.s = seed;
@@ -1654,8 +2091,10 @@ static void fz_one(struct fz *fz)
 	int r = (int)fz_rand(fz, 10000);
 
 
-	if (r < 4500)
+	if (r < 4100)
 		fz_op_region(fz);
+	else if (r < 4500)
+		fz_op_list(fz, r < 4300);	/* PEERS, LIST */
 	else if (r < 5700)
 		fz_op_dev(fz);	/* CREATE, OPEN: new region fds */
 	else if (r < 6100)
@@ -1759,6 +2198,12 @@ fz_worker(struct fz_shared *sh, int idx, unsigned int gen)
 	if (mprotect(fz.arena, fz.page, PROT_READ) ||
 	    mprotect(fz.arena + 3 * fz.page, fz.page, PROT_NONE))
 		_exit(102);
+	fz.lbuf = mmap(NULL, (FZ_LPAGES + 2) * fz.page, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (fz.lbuf == MAP_FAILED ||
+	    mprotect(fz.lbuf, fz.page, PROT_READ) ||
+	    mprotect(fz.lbuf + (FZ_LPAGES + 1) * fz.page, fz.page, PROT_NONE))
+		_exit(105);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = fz_alarm;	/* no SA_RESTART: calls see EINTR */
 	sigaction(SIGALRM, &sa, NULL);
@@ -1932,7 +2377,7 @@ static void fz_sweep_magic(struct fz *fz, unsigned int magic,
 {
 	static const unsigned int sizes[] = {
 		0, 8, 16, 24, 32, 64, 80, 96, 104, 144,
-		(1 << _IOC_SIZEBITS) - 1,
+		sizeof(struct shmipc_list), (1 << _IOC_SIZEBITS) - 1,
 	};
 	static const int target[4] = { T_DEV, T_REGION, T_REGION, T_FOREIGN };
 	static const unsigned int access[4] = { 0, A_READ | A_WRITE, 0, 0 };

@@ -38,11 +38,12 @@ int shmipc_trial_setup(struct trial *t, uint32_t chans,
 				     uint32_t slot_size, uint32_t capacity))
 {
 	uint32_t cap = bench_capacity(t->msg_size), i;
-	/* Header, then per channel its ring header and slots (with the
-	 * MPMC per-slot header), with room to spare for alignment. */
+	/* Header, then per channel its ring header, the MPMC handle
+	 * registry (64 entries) and slots (with the MPMC per-slot header),
+	 * with room to spare for alignment. */
 	size_t slot = ((t->msg_size + 7) & ~(size_t)7) + 16;
 	size_t size = SHMIPC_REGION_HDR_SIZE +
-		      chans * (4096 + (size_t)cap * slot);
+		      chans * (65536 + (size_t)cap * slot);
 	struct region_state *st = calloc(1, sizeof(*st));
 	char key[16];
 	int ret;
