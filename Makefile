@@ -57,13 +57,15 @@ vm-test: module tests
 deps:
 	tools/install-deps.sh
 
-# Installs what is missing, builds, runs host then VM tests.
-# Last line: "N passed, N failed[, N skipped]".
+# Installs what is missing, builds (in parallel: one job per CPU), runs
+# host then VM tests.  Last line: "N passed, N failed[, N skipped]".
+NPROC := $(shell nproc)
 check: deps
-	@$(MAKE) --no-print-directory module tests
+	@$(MAKE) --no-print-directory -j$(NPROC) module tests
 	KVER=$(KVER) tools/check.sh
 
-# The VM tests under a KASAN/lockdep/kmemleak kernel (built once, cached).
+# The VM tests under a KASAN/lockdep/kmemleak kernel (built once, cached);
+# records its pass in .ci/debug-lane.sha256 (tools/debug-lane.sh).
 check-debug: tests
 	tools/install-deps.sh --debug
 	tools/check-debug.sh
