@@ -856,6 +856,8 @@ TEST_F_TIMEOUT(mpmc, handles_registry, 60)
 		_exit(1);
 	}
 	EXPECT_EQ(128 + SIGKILL, lt_reap(pid));
+	/* The module marks the death a moment after the reap. */
+	EXPECT_EQ(0, lt_await_peers(self->r, 1));
 	/* self->q holds one entry, the dead child one: the rest plus the
 	 * dead one's can be opened, no more. */
 	for (i = 0; i < SHMIPC_MPMC_HANDLES_MAX; i++) {
