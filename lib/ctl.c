@@ -486,6 +486,7 @@ int shmipc_ctl_send_async(struct shmipc_ctl_worker *w, unsigned int kind,
 		w->seq--;
 		return ret == -EPIPE ? -EOWNERDEAD : ret;
 	}
+	shmipc_test_kill_point(SHMIPC_KP_CTL_POSTED);
 	w->in_flight = true;
 	return 0;
 }
@@ -495,9 +496,11 @@ int shmipc_ctl_send_async(struct shmipc_ctl_worker *w, unsigned int kind,
 
 /*
  * Take @w's reply if one was committed: 1 taken, 0 none (yet), or
- * -EBADMSG (a reply that is not one: dropped).
+ * -EBADMSG (a reply that is not one: dropped).  Without @dead, only once
+ * the worker counted it; after its death also a reply it committed but
+ * did not count (else it would block the buffer for its successor).
  */
-static int take_reply(struct shmipc_ctl_worker *w)
+static int take_reply(struct shmipc_ctl_worker *w, bool dead)
 {
 	struct ctl_msg m;
 	const void *p;
@@ -507,7 +510,7 @@ static int take_reply(struct shmipc_ctl_worker *w)
 					  memory_order_acquire);
 	int ret;
 
-	if (n == w->replies_seen)
+	if (n == w->replies_seen && !dead)
 		return 0;
 	/* A passed deadline: one look, no sleep. */
 	ret = shmipc_growbuf_read(w->rep, &p, &len, 0);
@@ -587,7 +590,7 @@ static int check_dead(struct shmipc_ctl_worker *w)
 /* The end of @w's transition, if it came: 1 / -errno, or 0. */
 static int check_worker(struct shmipc_ctl_worker *w)
 {
-	int ret = take_reply(w);
+	int ret = take_reply(w, false);
 
 	if (ret)
 		return ret;
@@ -595,7 +598,7 @@ static int check_worker(struct shmipc_ctl_worker *w)
 		return 0;
 	w->state = W_DEAD;
 	/* A reply committed just before the death still counts. */
-	ret = take_reply(w);
+	ret = take_reply(w, true);
 	if (ret == 1)
 		return 1;
 	return ret ? ret : -EOWNERDEAD;

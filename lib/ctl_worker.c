@@ -159,10 +159,12 @@ int shmipc_worker_reply(struct shmipc_worker *w, const void *data,
 	 * without reply, which a restart posts again (ctl.c). */
 	ret = shmipc_growbuf_ack(w->req);
 	w->holding = false;
+	shmipc_test_kill_point(SHMIPC_KP_CTL_ACKED);
 	if (!ret)
 		ret = shmipc_growbuf_commit(w->rep, sizeof(w->cur) + len);
 	if (ret)
 		return ret;
+	shmipc_test_kill_point(SHMIPC_KP_CTL_REPLIED);
 	/* seq_cst: the controller that sees the count sees the commit
 	 * (release), and the bump precedes our look at its waiter flag in
 	 * shmipc_wake_sleepers() (the Dekker pair with its sleep arm). */

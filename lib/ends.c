@@ -24,7 +24,9 @@
 
 #include <stdio.h>
 
+#ifndef ENDS_SPINS	/* the fuzz harness (tests/fuzz) polls less */
 #define ENDS_SPINS	4096	/* polls before sleeping */
+#endif
 
 /*
  * An end's state word: bits 0-1 the END_* value, bits 2-23 a generation
@@ -88,7 +90,7 @@ int ends_find(struct shmipc_region *r, const char *key, enum shmipc_role role,
 
 	if (!r || (role != SHMIPC_PRODUCER && role != SHMIPC_CONSUMER))
 		return -EINVAL;
-	ret = shmipc_dir_find(r, key, off, size);
+	ret = shmipc_obj_find(r, key, off, size);
 	if (ret)
 		return ret;
 	return *size < min ? -EBADMSG : 0;

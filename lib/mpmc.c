@@ -119,7 +119,9 @@
 
 #define MPMC_MAGIC	0x434d504dU	/* "MPMC" */
 #define MPMC_VERSION	2		/* layout of this file's shared data */
+#ifndef MPMC_SPINS	/* the fuzz harness (tests/fuzz) polls less */
 #define MPMC_SPINS	4096
+#endif
 #define MPMC_RETRIES	1024U	/* CAS losses per call: far above real contention */
 #define MPMC_USERS	SHMIPC_MPMC_HANDLES_MAX	/* registry entries */
 #define REF_INDEX(ref)	(((ref) & 0xffU) - 1)
@@ -442,7 +444,7 @@ int shmipc_mpmc_open(struct shmipc_region *r, const char *key,
 	if (!r || !out)
 		return -EINVAL;
 	*out = NULL;
-	ret = shmipc_dir_find(r, key, &off, &size);
+	ret = shmipc_obj_find(r, key, &off, &size);
 	if (ret)
 		return ret;
 	return shmipc_mpmc_open_at(r, off, size, out);

@@ -278,6 +278,42 @@ TEST(worker_dies_after_replying)
 	die_at_process(_metadata, "die-after", false);
 }
 
+/*
+ * A worker that dies between committing its reply and counting it: the
+ * reply still counts, and its successor can reply (the uncounted reply
+ * used to be left in the buffer, which then blocked the next worker's
+ * reply: the transition after a restart timed out).
+ */
+TEST(worker_dies_before_counting_reply)
+{
+	struct shmipc_ctl *ctl;
+	struct shmipc_ctl_worker *w;
+	const void *reply;
+	size_t len;
+	char name[64], kind[8];
+
+	lt_name(name, sizeof(name), "ctl");
+	snprintf(kind, sizeof(kind), "%d", SHMIPC_CTL_PROCESS);
+	ASSERT_EQ(0, shmipc_ctl_create(name, 1, 256, &ctl));
+	ASSERT_EQ(0, spawn(ctl, 0, "die-unrung", kind, NULL, &w));
+	ASSERT_EQ(0, shmipc_ctl_transition(w, SHMIPC_CTL_INIT, NULL, 0, NULL,
+					   NULL, DEADLINE));
+	ASSERT_EQ(0, shmipc_ctl_transition(w, SHMIPC_CTL_PROCESS, "ev7", 3,
+					   &reply, &len, DEADLINE));
+	EXPECT_TRUE(reply_ok(reply, len, SHMIPC_CTL_PROCESS, 2, "ev7", 3));
+	EXPECT_EQ(-EOWNERDEAD, shmipc_ctl_transition(w, SHMIPC_CTL_PROCESS,
+						     "ev8", 3, NULL, NULL,
+						     DEADLINE));
+	EXPECT_EQ(128 + SIGKILL, how_died(w));
+	/* Nothing was in flight: no reply; then the new worker answers. */
+	ASSERT_EQ(0, shmipc_ctl_restart(w, &reply, &len, DEADLINE));
+	EXPECT_EQ(NULL, reply);
+	ASSERT_EQ(0, shmipc_ctl_transition(w, SHMIPC_CTL_END_RUN, "e", 1,
+					   &reply, &len, DEADLINE));
+	EXPECT_TRUE(reply_ok(reply, len, SHMIPC_CTL_END_RUN, 1, "e", 1));
+	EXPECT_EQ(0, shmipc_ctl_destroy(ctl));
+}
+
 TEST(worker_crashes_on_startup)
 {
 	struct shmipc_ctl *ctl;

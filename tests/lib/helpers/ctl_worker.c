@@ -14,6 +14,8 @@
  *   echo        nothing special
  *   crash       exit 3 before opening the slot (KIND ignored)
  *   die-before  SIGKILL itself before replying
+ *   die-unrung  SIGKILL itself after committing its reply, before it
+ *               counts it and rings the doorbell (a kill point)
  *   die-after   SIGKILL itself right after replying
  *   hang        never reply (sleeps until killed)
  * Exit codes: 0 clean end, 3 crash mode, 10 + -errno of a failed call.
@@ -28,6 +30,7 @@
 #include <unistd.h>
 
 #include "shmipc.h"
+#include "internal.h"	/* kill points (test builds) */
 #include "ctl_test.h"
 
 int main(int argc, char **argv)
@@ -68,6 +71,8 @@ int main(int argc, char **argv)
 			armed = false;
 		if (act && !strcmp(mode, "die-before"))
 			raise(SIGKILL);
+		if (act && !strcmp(mode, "die-unrung"))
+			atomic_store(&shmipc_test_kp, SHMIPC_KP_CTL_REPLIED);
 		if (act && !strcmp(mode, "hang"))
 			for (;;)
 				pause();
