@@ -11,10 +11,9 @@ endif
 KDIR ?= /lib/modules/$(KVER)/build
 VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
 KSRC := build/ksrc
-DEMO_CFLAGS := -static -O2 -Wall -Wextra -Iuapi
 
 .PHONY: module tests ksrc vm-test check check-debug deps lint dkms-check demo bench clean lib \
-	install uninstall examples cli
+	install uninstall examples cli demo-host
 
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
@@ -32,6 +31,7 @@ tests: ksrc
 	$(MAKE) -C tools
 	$(MAKE) -C tests/cli
 	$(MAKE) -C tools/bench host
+	$(MAKE) -C tools/demo host vm-test
 
 # libshmipc: lib/libshmipc.a and lib/libshmipc.so (its tests: tests/lib).
 lib:
@@ -58,13 +58,15 @@ vm-test: module tests
 deps:
 	tools/install-deps.sh
 
-# Installs what is missing, builds, runs host then VM tests.
-# Last line: "N passed, N failed[, N skipped]".
+# Installs what is missing, builds (in parallel: one job per CPU), runs
+# host then VM tests.  Last line: "N passed, N failed[, N skipped]".
+NPROC := $(shell nproc)
 check: deps
-	@$(MAKE) --no-print-directory module tests
+	@$(MAKE) --no-print-directory -j$(NPROC) module tests
 	KVER=$(KVER) tools/check.sh
 
-# The VM tests under a KASAN/lockdep/kmemleak kernel (built once, cached).
+# The VM tests under a KASAN/lockdep/kmemleak kernel (built once, cached);
+# records its pass in .ci/debug-lane.sha256 (tools/debug-lane.sh).
 check-debug: tests
 	tools/install-deps.sh --debug
 	tools/check-debug.sh
@@ -75,17 +77,29 @@ lint: deps
 dkms-check: deps
 	KVER=$(KVER) tools/dkms-check.sh $(VERSION)
 
-build/demo/demo-min: tools/demo-min.c uapi/linux/shmipc.h
-	@mkdir -p $(@D)
-	$(CC) $(DEMO_CFLAGS) -o $@ $<
+# The demo (tools/demo/): a controller with 4 workers and an event
+# builder with 2 writers and 3 readers, one worker and one reader
+# SIGKILLed mid-flight, then what happened, the checks and a table.
+# `demo`: in the VM on the module backend; `demo-host`: here, on the
+# portable backend.  DEMO_ARGS: shmipc-demo's options ("--events 500").
+# Like check, it installs what is missing first (the README's first
+# command on a fresh machine).
+demo: deps
+	@$(MAKE) --no-print-directory module
+	$(MAKE) -C tools/demo vm
+	KVER=$(KVER) DEMO_ARGS="$(DEMO_ARGS)" tools/vm/run-demo.sh
 
-demo: module build/demo/demo-min
-	KVER=$(KVER) tools/vm/run-demo.sh
+demo-host:
+	$(MAKE) -C tools/demo host
+	build/demo/shmipc-demo $(DEMO_ARGS)
 
 # Benchmarks (not tests, tools/bench/): chanbench on the host, then
-# chanbench and kill-to-wake in the VM; results in build/bench/results.*
-# (CHANBENCH_ARGS="--time-ms 50" for a quick run).
+# chanbench, kill-to-wake and memory in the VM; results in
+# build/bench/results.* and the plot build/bench/latency-*.png
+# (CHANBENCH_ARGS="--time-ms 50" for a quick run).  Installs what the
+# alternatives and the plot need first (install-deps.sh --bench).
 bench: module
+	tools/install-deps.sh --bench
 	$(MAKE) -C tools/bench
 	KVER=$(KVER) tools/bench/run.sh
 
@@ -95,4 +109,5 @@ clean:
 	-$(MAKE) -C lib clean
 	-$(MAKE) -C tools clean
 	-$(MAKE) -C tests/cli clean
+	-$(MAKE) -C tools/demo clean
 	rm -rf build

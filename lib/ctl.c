@@ -18,6 +18,7 @@
  * posted again.  Either way the new worker gets it once.
  */
 #include "ctl_int.h"
+#include "introspect_internal.h"
 
 #include <limits.h>
 #include <poll.h>
@@ -50,8 +51,13 @@ struct shmipc_ctl_worker {
 	uint64_t peer;			/* attached: the peer it published */
 	enum ctl_wstate state;
 	bool in_flight;
+	bool pid_only;			/* only waitpid can tell its death */
 	int status_known;		/* 1: wstatus holds how it died */
 	int wstatus;
+	/* module: a DEATH event of the peer @ev_peer, read before its
+	 * worker was seen dead (the region fd's queue is shared) */
+	uint64_t ev_peer;
+	int ev_status;
 	uint64_t seq;			/* transitions sent */
 	uint32_t replies_seen;
 	/* the request in flight, kept for a resend */
@@ -74,25 +80,36 @@ struct shmipc_ctl {
 	struct shmipc_ctl_worker w[SHMIPC_CTL_WORKERS_MAX];
 };
 
-int ctl_hdr_open(const struct shmipc_region *r, struct ctl_hdr **out)
+int ctl_hdr_check(const struct ctl_hdr *h, uint64_t size,
+		  struct ctl_cfg *cfg)
+{
+	/* Written once by the creator before its release of the magic,
+	 * which the caller acquired; read once each (volatile), as a peer
+	 * may rewrite them: only the copies are used. */
+	uint32_t nr = *(const volatile uint32_t *)&h->nr_slots;
+	uint64_t max = *(const volatile uint64_t *)&h->max_msg;
+
+	if (nr < 1 || nr > SHMIPC_CTL_WORKERS_MAX || size < ctl_obj_size(nr) ||
+	    !max || max > CTL_MSG_MAX)
+		return -EBADMSG;
+	cfg->nr_slots = nr;
+	cfg->max_msg = max;
+	return 0;
+}
+
+int ctl_hdr_open(const struct shmipc_region *r, struct ctl_hdr **out,
+		 struct ctl_cfg *cfg)
 {
 	struct shmipc_obj_hdr *obj;
-	struct ctl_hdr *h;
 	uint64_t off, size;
-	int ret = shmipc_obj_open(r, CTL_OBJ, CTL_MAGIC, sizeof(*h), &off,
+	int ret = shmipc_obj_open(r, CTL_OBJ, CTL_MAGIC, sizeof(**out), &off,
 				  &size, &obj);
 
-	if (ret)
-		return ret;
-	h = (struct ctl_hdr *)obj;
-	/* Written once by the creator before its release of the magic,
-	 * which shmipc_obj_open() acquired. */
-	if (h->nr_slots < 1 || h->nr_slots > SHMIPC_CTL_WORKERS_MAX ||
-	    size < ctl_obj_size(h->nr_slots) || !h->max_msg ||
-	    h->max_msg > (1ULL << 32))
-		return -EBADMSG;
-	*out = h;
-	return 0;
+	if (!ret)
+		ret = ctl_hdr_check((struct ctl_hdr *)obj, size, cfg);
+	if (!ret)
+		*out = (struct ctl_hdr *)obj;
+	return ret;
 }
 
 /* Room for @len bytes in *@buf (capacity *@cap). */
@@ -130,20 +147,21 @@ int shmipc_ctl_unlink(const char *name)
 {
 	struct shmipc_region *r;
 	struct ctl_hdr *h;
+	struct ctl_cfg cfg;
 	uint64_t peer;
 	int ret = shmipc_region_open(name, 0, 0, 0, &r);
 
 	if (ret)
 		return ret;
-	ret = ctl_hdr_open(r, &h);
+	ret = ctl_hdr_open(r, &h, &cfg);
 	if (!ret) {
-		/* Acquire: pairs with the creator's release of its id. */
+		/* Relaxed: published with the magic, which was acquired. */
 		peer = atomic_load_explicit(&h->ctl_peer,
-					    memory_order_acquire);
+					    memory_order_relaxed);
 		if (peer && r->ops->peer_alive(r, peer) == 1)
 			ret = -EBUSY;
 		else
-			unlink_buffers(r, h->nr_slots);
+			unlink_buffers(r, cfg.nr_slots);
 	}
 	shmipc_region_close(r);
 	if (ret)
@@ -248,7 +266,7 @@ int shmipc_ctl_create(const char *name, unsigned int nr_workers,
 		return -EINVAL;
 	*out = NULL;
 	if (!name || nr_workers < 1 || nr_workers > SHMIPC_CTL_WORKERS_MAX ||
-	    !max_msg || max_msg > (1ULL << 32))
+	    !max_msg || max_msg > CTL_MSG_MAX)
 		return -EINVAL;
 	ret = shmipc_check_name(name);
 	if (ret)
@@ -330,11 +348,17 @@ static struct shmipc_ctl_worker *slot_of(struct shmipc_ctl *ctl,
 	return &ctl->w[slot];
 }
 
+static void drain_events(struct shmipc_ctl *ctl);
+static int check_dead(struct shmipc_ctl_worker *w);
+
 /* A fresh incarnation: nothing known of the slot's worker. */
 static void reset_worker(struct shmipc_ctl_worker *w)
 {
+	drain_events(w->ctl);
 	w->state = W_LIVE;
 	w->status_known = 0;
+	w->pid_only = false;
+	w->ev_peer = 0;
 	w->peer = 0;
 	w->pid = 0;
 	/* Relaxed: nobody reads these until the new worker stores them;
@@ -482,9 +506,16 @@ int shmipc_ctl_send_async(struct shmipc_ctl_worker *w, unsigned int kind,
 	ret = post(w);
 	if (ret == -ETIMEDOUT)		/* a request never acked: a liar */
 		ret = -EBADMSG;
+	if (ret == -EOWNERDEAD || ret == -EPIPE) {
+		/* It went without taking its last request (which only a
+		 * worker that broke the protocol leaves behind). */
+		if (check_dead(w))
+			w->state = W_DEAD;
+		ret = w->state == W_DEAD ? -EOWNERDEAD : -EBADMSG;
+	}
 	if (ret) {
 		w->seq--;
-		return ret == -EPIPE ? -EOWNERDEAD : ret;
+		return ret;
 	}
 	shmipc_test_kill_point(SHMIPC_KP_CTL_POSTED);
 	w->in_flight = true;
@@ -496,11 +527,11 @@ int shmipc_ctl_send_async(struct shmipc_ctl_worker *w, unsigned int kind,
 
 /*
  * Take @w's reply if one was committed: 1 taken, 0 none (yet), or
- * -EBADMSG (a reply that is not one: dropped).  Without @dead, only once
- * the worker counted it; after its death also a reply it committed but
- * did not count (else it would block the buffer for its successor).
+ * -EBADMSG (a reply that is not one: dropped).  The replies counter says
+ * when to look; @force looks anyway (after a death: a worker may die
+ * between its commit and its count).
  */
-static int take_reply(struct shmipc_ctl_worker *w, bool dead)
+static int take_reply(struct shmipc_ctl_worker *w, bool force)
 {
 	struct ctl_msg m;
 	const void *p;
@@ -510,7 +541,7 @@ static int take_reply(struct shmipc_ctl_worker *w, bool dead)
 					  memory_order_acquire);
 	int ret;
 
-	if (n == w->replies_seen && !dead)
+	if (n == w->replies_seen && !force)
 		return 0;
 	/* A passed deadline: one look, no sleep. */
 	ret = shmipc_growbuf_read(w->rep, &p, &len, 0);
@@ -540,26 +571,56 @@ static int take_reply(struct shmipc_ctl_worker *w, bool dead)
 	return 1;
 }
 
-/* Module: how the attached peer @peer died, from the region's events. */
-static void death_event(struct shmipc_ctl_worker *w)
+/* The worker of @ctl whose slot names peer @peer (a dead one's stays
+ * until its restart), or NULL. */
+static struct shmipc_ctl_worker *worker_of_peer(struct shmipc_ctl *ctl,
+						 uint64_t peer)
 {
-	struct shmipc_region *r = w->ctl->r;
-	struct shmipc_event ev;
+	unsigned int i;
+
+	for (i = 0; peer && i < ctl->nr; i++)
+		/* Relaxed: a lookup key; a lie only misfiles a status. */
+		if (atomic_load_explicit(&ctl->w[i].s->peer,
+					 memory_order_relaxed) == peer)
+			return &ctl->w[i];
+	return NULL;
+}
+
+/*
+ * Module: read the region's pending events (never blocks), keeping each
+ * DEATH's status with the worker whose peer died, for attached workers
+ * (not our children: the kernel's event is how we learn how they died).
+ * Called at every start of a worker too, so the queue (which drops the
+ * newest events when full) never fills with JOINs.
+ */
+static void drain_events(struct shmipc_ctl *ctl)
+{
+	struct shmipc_region *r = ctl->r;
 	struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
+	struct shmipc_event ev;
 
 	if (r->ops->kind != SHMIPC_BACKEND_MODULE)
 		return;
 	while (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN) &&
 	       read(r->fd, &ev, sizeof(ev)) == (ssize_t)sizeof(ev)) {
-		if (ev.type == SHMIPC_EVENT_DEATH && ev.peer_id == w->peer) {
-			w->wstatus = (int)ev.status;
-			w->status_known = 1;
-			return;
+		struct shmipc_ctl_worker *w;
+
+		if (ev.type != SHMIPC_EVENT_DEATH)
+			continue;
+		w = worker_of_peer(ctl, ev.peer_id);
+		if (w) {
+			w->ev_peer = ev.peer_id;
+			w->ev_status = (int)ev.status;
 		}
 	}
 }
 
-/* Is @w dead?  1 yes (status recorded if known), 0 not as far as seen. */
+/*
+ * Is @w dead?  1 yes (status recorded if known), 0 not as far as seen.
+ * w->pid_only: a spawned worker whose death only waitpid can show (it
+ * never published its peer, or its peer looks gone but the child is not
+ * a zombie yet): the caller polls it in slices.
+ */
 static int check_dead(struct shmipc_ctl_worker *w)
 {
 	struct shmipc_region *r = w->ctl->r;
@@ -570,10 +631,11 @@ static int check_dead(struct shmipc_ctl_worker *w)
 	int st;
 
 	if (w->argv) {
+		/* Our child: waitpid is the truth; the peer (which the
+		 * worker wrote) is only a hint, never a reason to block. */
 		pid_t p = waitpid(w->pid, &st, WNOHANG);
 
-		if (p == 0 && alive == -EOWNERDEAD)	/* exiting now */
-			p = waitpid(w->pid, &st, 0);
+		w->pid_only = !peer || alive != 1;
 		if (p != w->pid)
 			return 0;
 		w->wstatus = st;
@@ -583,7 +645,11 @@ static int check_dead(struct shmipc_ctl_worker *w)
 	if (alive == 1)
 		return 0;
 	w->peer = peer;
-	death_event(w);
+	drain_events(w->ctl);
+	if (w->ev_peer && w->ev_peer == peer) {
+		w->wstatus = w->ev_status;
+		w->status_known = 1;
+	}
 	return 1;
 }
 
@@ -597,7 +663,8 @@ static int check_worker(struct shmipc_ctl_worker *w)
 	if (!check_dead(w))
 		return 0;
 	w->state = W_DEAD;
-	/* A reply committed just before the death still counts. */
+	/* A reply committed before the death still counts, counted or
+	 * not. */
 	ret = take_reply(w, true);
 	if (ret == 1)
 		return 1;
@@ -617,7 +684,7 @@ static int wait_any(struct shmipc_ctl *ctl, struct shmipc_ctl_worker *only,
 	for (;;) {
 		uint32_t s = shmipc_sleep_arm(&h->bell_waiting, &h->bell);
 		uint64_t until = deadline_ns;
-		bool any = false, unattached = false;
+		bool any = false, pid_only = false;
 		unsigned int k;
 		int ret;
 
@@ -640,19 +707,15 @@ static int wait_any(struct shmipc_ctl *ctl, struct shmipc_ctl_worker *only,
 				*who = w;
 				return ret < 0 ? ret : 0;
 			}
-			/* Acquire-free hint: a child that never attached
-			 * is only seen dead by waitpid, so sleep in slices. */
-			if (w->argv &&
-			    !atomic_load_explicit(&w->s->peer,
-						  memory_order_relaxed))
-				unattached = true;
+			pid_only |= w->argv && w->pid_only;
 		}
 		if (!any || shmipc_now_ns() >= deadline_ns) {
 			atomic_store_explicit(&h->bell_waiting, 0,
 					      memory_order_relaxed);
 			return any ? -ETIMEDOUT : -ECHILD;
 		}
-		if (unattached) {
+		/* No wake comes for a death only waitpid shows: slices. */
+		if (pid_only) {
 			uint64_t slice = shmipc_deadline_in(
 				SHMIPC_PORTABLE_SLICE_MS * 1000000ULL);
 
@@ -750,6 +813,19 @@ int shmipc_ctl_kill(struct shmipc_ctl_worker *w)
 	return kill(w->pid, SIGKILL) ? -errno : 0;
 }
 
+/* Ack whatever the reply buffer holds (one look, no wait). */
+static void drop_reply(struct shmipc_ctl_worker *w)
+{
+	const void *p;
+	uint64_t len;
+
+	if (!shmipc_growbuf_read(w->rep, &p, &len, 0))
+		shmipc_growbuf_ack(w->rep);
+	/* Relaxed: our own bookkeeping of the (dead) worker's count. */
+	w->replies_seen = atomic_load_explicit(&w->s->replies,
+					       memory_order_relaxed);
+}
+
 int shmipc_ctl_restart(struct shmipc_ctl_worker *w, const void **reply,
 		       size_t *reply_len, uint64_t deadline_ns)
 {
@@ -764,6 +840,10 @@ int shmipc_ctl_restart(struct shmipc_ctl_worker *w, const void **reply,
 	 * it again; not acked: its buffer hands it to the new reader. */
 	if (w->in_flight)
 		resend = !shmipc_growbuf_wait_ack(w->req, 0);
+	/* A reply the dead one left (not of the transition in flight: that
+	 * one was taken when the death was seen) would stall the new
+	 * worker's first reply: drop it. */
+	drop_reply(w);
 	w->has_reply = false;
 	if (w->argv) {
 		ret = do_spawn(w);
@@ -782,4 +862,59 @@ int shmipc_ctl_restart(struct shmipc_ctl_worker *w, const void **reply,
 		return 0;
 	}
 	return shmipc_ctl_wait(w, reply, reply_len, deadline_ns);
+}
+
+/* ------------------------------------------------------------------ */
+/* Introspection (only reads: the mapping may be read-only) */
+
+/* "alive" / "dead" for peer @peer of @r (0: "none"). */
+static const char *peer_state(const struct shmipc_region *r, uint64_t peer)
+{
+	if (!peer)
+		return "none";
+	return r->ops->peer_alive(r, peer) == 1 ? "alive" : "dead";
+}
+
+int shmipc_ctl_describe(struct shmipc_region *r, uint64_t off, uint64_t size,
+			struct shmipc_object_stat *st)
+{
+	struct ctl_hdr *h = shmipc_region_ptr(r, off, sizeof(*h));
+	struct ctl_cfg cfg;
+	size_t n;
+	unsigned int i;
+
+	if (!h || size < sizeof(*h) ||
+	    atomic_load_explicit(&h->obj.magic, memory_order_acquire) !=
+	    CTL_MAGIC)
+		return 0;
+	if (h->obj.version != SHMIPC_LIB_VERSION ||
+	    h->obj.hdr_size != sizeof(*h) || ctl_hdr_check(h, size, &cfg)) {
+		st->flags |= SHMIPC_OBJECT_CORRUPT;
+		return 1;
+	}
+	/* Relaxed: peer ids and pids for display. */
+	n = (size_t)snprintf(st->detail, sizeof(st->detail),
+			     "controller %s; workers %u:",
+			     peer_state(r, atomic_load_explicit(
+				     &h->ctl_peer, memory_order_relaxed)),
+			     cfg.nr_slots);
+	for (i = 0; i < cfg.nr_slots && n < sizeof(st->detail); i++) {
+		uint64_t peer = atomic_load_explicit(&h->slots[i].peer,
+						     memory_order_relaxed);
+		uint32_t pid = atomic_load_explicit(&h->slots[i].pid,
+						    memory_order_relaxed);
+
+		const char *sep = i + 1 < cfg.nr_slots ? "," : "";
+
+		if (peer)
+			n += (size_t)snprintf(st->detail + n,
+					      sizeof(st->detail) - n,
+					      " %u %s pid %u%s", i,
+					      peer_state(r, peer), pid, sep);
+		else
+			n += (size_t)snprintf(st->detail + n,
+					      sizeof(st->detail) - n,
+					      " %u none%s", i, sep);
+	}
+	return 1;
 }

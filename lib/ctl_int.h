@@ -28,6 +28,7 @@
 #define CTL_OBJ		"ctl"
 #define CTL_INITIAL	4096U		/* first generation of a buffer */
 #define CTL_REGION_SIZE	(64U * 1024U)
+#define CTL_MSG_MAX	(1ULL << 32)	/* largest max_msg (ctl.h) */
 
 struct ctl_slot {
 	_Atomic uint64_t peer;		/* worker's peer id (0: none yet) */
@@ -69,8 +70,20 @@ static inline uint64_t ctl_obj_size(uint32_t nr_slots)
 					sizeof(struct ctl_slot);
 }
 
-/* Find and check the "ctl" object of @r. */
+/* The header's configuration, checked once and then used from a private
+ * copy (a hostile peer may rewrite the shared one at any time). */
+struct ctl_cfg {
+	uint32_t nr_slots;
+	uint64_t max_msg;
+};
+
+/* Is @h's configuration valid for an object of @size bytes?  *@cfg: it. */
+SHMIPC_LOCAL int ctl_hdr_check(const struct ctl_hdr *h, uint64_t size,
+			       struct ctl_cfg *cfg);
+
+/* Find and check the "ctl" object of @r: *@out, and *@cfg its checked
+ * configuration.  -EBADMSG, or shmipc_obj_open()'s errors. */
 SHMIPC_LOCAL int ctl_hdr_open(const struct shmipc_region *r,
-			      struct ctl_hdr **out);
+			      struct ctl_hdr **out, struct ctl_cfg *cfg);
 
 #endif /* SHMIPC_CTL_INT_H */

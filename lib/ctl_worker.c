@@ -18,6 +18,7 @@ struct shmipc_worker {
 	struct ctl_slot *s;
 	struct shmipc_growbuf *req;	/* we read requests */
 	struct shmipc_growbuf *rep;	/* we write replies */
+	char name[SHMIPC_NAME_LEN_MAX + 1];	/* the controller's region */
 	uint64_t max_msg;
 	bool holding;			/* a request taken, not replied */
 	struct ctl_msg cur;
@@ -49,6 +50,7 @@ int shmipc_worker_open(const char *spec, struct shmipc_worker **out)
 {
 	char name[SHMIPC_NAME_LEN_MAX + 1], req[16], rep[16];
 	struct shmipc_worker *w;
+	struct ctl_cfg cfg;
 	unsigned int slot;
 	int ret;
 
@@ -65,14 +67,15 @@ int shmipc_worker_open(const char *spec, struct shmipc_worker **out)
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
+	memcpy(w->name, name, sizeof(w->name));
 	ret = shmipc_region_open(name, 0, 0, 0, &w->r);
 	if (!ret)
-		ret = ctl_hdr_open(w->r, &w->h);
-	if (!ret && slot >= w->h->nr_slots)
+		ret = ctl_hdr_open(w->r, &w->h, &cfg);
+	if (!ret && slot >= cfg.nr_slots)
 		ret = -ERANGE;
 	if (!ret) {
 		w->s = &w->h->slots[slot];
-		w->max_msg = w->h->max_msg;
+		w->max_msg = cfg.max_msg;
 		ctl_keys(slot, req, rep);
 		ret = shmipc_growbuf_open(w->r, req, SHMIPC_CONSUMER, &w->req);
 	}
@@ -116,6 +119,12 @@ int shmipc_worker_next(struct shmipc_worker *w, unsigned int *kind,
 	if (w->holding)
 		return -EBUSY;
 	ret = shmipc_growbuf_read(w->req, &p, &n, deadline_ns);
+	/* Portable: the dead controller's names outlive it; the first of
+	 * its workers to see the death removes them (it checks that the
+	 * controller is dead), so nothing is left once they exit. */
+	if (ret == -EOWNERDEAD &&
+	    w->r->ops->kind == SHMIPC_BACKEND_PORTABLE)
+		shmipc_ctl_unlink(w->name);
 	if (ret)
 		return ret;
 	if (n < sizeof(w->cur) || n - sizeof(w->cur) > w->max_msg) {
@@ -147,9 +156,12 @@ int shmipc_worker_reply(struct shmipc_worker *w, const void *data,
 	if (len > w->max_msg)
 		return -EMSGSIZE;
 	gen = shmipc_growbuf_generation(w->rep);
-	/* The controller took our previous reply before this request. */
+	/* The controller took our previous reply before it sent this
+	 * request: no wait (a reply still pending breaks the protocol). */
 	ret = shmipc_growbuf_reserve(w->rep, sizeof(w->cur) + len, &p,
-				     SHMIPC_FOREVER);
+				     shmipc_now_ns());
+	if (ret == -ETIMEDOUT)
+		ret = -EBADMSG;
 	if (ret)
 		return ret;
 	memcpy(p, &w->cur, sizeof(w->cur));
@@ -164,7 +176,7 @@ int shmipc_worker_reply(struct shmipc_worker *w, const void *data,
 		ret = shmipc_growbuf_commit(w->rep, sizeof(w->cur) + len);
 	if (ret)
 		return ret;
-	shmipc_test_kill_point(SHMIPC_KP_CTL_REPLIED);
+	shmipc_test_kill_point(SHMIPC_KP_CTL_COMMITTED);
 	/* seq_cst: the controller that sees the count sees the commit
 	 * (release), and the bump precedes our look at its waiter flag in
 	 * shmipc_wake_sleepers() (the Dekker pair with its sleep arm). */

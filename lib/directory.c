@@ -229,6 +229,20 @@ int shmipc_dir_alloc(struct shmipc_region *r, const char *key, size_t size,
 	return -EBADMSG;
 }
 
+void *shmipc_dir_new(struct shmipc_region *r, const char *key, uint64_t size,
+		     size_t align, uint64_t *off, int *err)
+{
+	void *p;
+
+	*err = shmipc_dir_alloc(r, key, size, align, off);
+	if (*err)
+		return NULL;
+	p = shmipc_region_ptr(r, *off, size);
+	if (!p)
+		*err = -EBADMSG;	/* the heap cursor was corrupt */
+	return p;
+}
+
 /* ------------------------------------------------------------------ */
 /* Objects: the header every named object starts with */
 
@@ -237,13 +251,11 @@ int shmipc_obj_create(struct shmipc_region *r, const char *key,
 		      struct shmipc_obj_hdr **hdr)
 {
 	struct shmipc_obj_hdr *h;
-	int ret = shmipc_dir_alloc(r, key, bytes, 64, off);
+	int ret;
 
-	if (ret)
-		return ret;
-	h = shmipc_region_ptr(r, *off, bytes);
+	h = shmipc_dir_new(r, key, bytes, 64, off, &ret);
 	if (!h)
-		return -EBADMSG;
+		return ret;
 	h->version = SHMIPC_LIB_VERSION;
 	h->hdr_size = hdr_size;
 	*hdr = h;
@@ -285,18 +297,4 @@ int shmipc_obj_open(const struct shmipc_region *r, const char *key,
 		return -EBADMSG;
 	*hdr = h;
 	return 0;
-}
-
-void *shmipc_dir_new(struct shmipc_region *r, const char *key, uint64_t size,
-		     size_t align, uint64_t *off, int *err)
-{
-	void *p;
-
-	*err = shmipc_dir_alloc(r, key, size, align, off);
-	if (*err)
-		return NULL;
-	p = shmipc_region_ptr(r, *off, size);
-	if (!p)
-		*err = -EBADMSG;	/* the heap cursor was corrupt */
-	return p;
 }

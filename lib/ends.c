@@ -21,12 +21,9 @@
  * an end always bumps and wakes.
  */
 #include "ends.h"
+#include "spin.h"
 
 #include <stdio.h>
-
-#ifndef ENDS_SPINS	/* the fuzz harness (tests/fuzz) polls less */
-#define ENDS_SPINS	4096	/* polls before sleeping */
-#endif
 
 /*
  * An end's state word: bits 0-1 the END_* value, bits 2-23 a generation
@@ -293,7 +290,7 @@ int ends_block(struct ends *e, int (*try_once)(void *arg), void *arg,
 	       uint64_t deadline_ns)
 {
 	_Atomic uint32_t *flag, *seq;
-	unsigned int spins;
+	struct shmipc_spin spin;
 	int ret, gone;
 
 	if (e->role == SHMIPC_PRODUCER) {
@@ -303,11 +300,14 @@ int ends_block(struct ends *e, int (*try_once)(void *arg), void *arg,
 		flag = &e->s->cons_waiting;
 		seq = &e->s->data_seq;
 	}
-	for (spins = 0; spins < ENDS_SPINS; spins++) {
+	ret = try_once(arg);
+	if (ret)
+		return ret < 0 ? ret : 0;
+	/* Poll while it is cheaper than sleeping (spin.h). */
+	for (shmipc_spin_start(&spin); shmipc_spin_more(&spin);) {
 		ret = try_once(arg);
 		if (ret)
 			return ret < 0 ? ret : 0;
-		shmipc_cpu_relax();
 	}
 	for (;;) {
 		uint32_t s;

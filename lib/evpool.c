@@ -66,14 +66,14 @@
  * bounded by N, by a retry count or by the caller's deadline.
  */
 #include "evpool_int.h"
+#include "introspect_internal.h"
+#include "spin.h"
 
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef EVP_SPINS	/* the fuzz harness (tests/fuzz) polls less */
-#define EVP_SPINS	256		/* tries before sleeping */
-#endif
 #ifndef EVP_LOCK_SPINS	/* the fuzz harness (tests/fuzz) polls less */
 #define EVP_LOCK_SPINS	4096U		/* lock polls before a non-blocking -EAGAIN */
 #endif
@@ -971,15 +971,15 @@ static int evp_block(struct shmipc_evpool *p, struct evp_op *op,
 	_Atomic uint32_t *seq = op->write ? &p->h->space_seq :
 					    &p->h->data_seq;
 	bool distrust = false;
-	unsigned int spins;
+	struct shmipc_spin spin;
 	int ret = evp_try(p, op);
 
 	if (ret != -EAGAIN || deadline == 0)
 		return ret;
-	for (spins = 0; spins < EVP_SPINS && ret == -EAGAIN; spins++) {
-		shmipc_cpu_relax();
+	/* Poll while it is cheaper than sleeping (spin.h). */
+	for (shmipc_spin_start(&spin);
+	     ret == -EAGAIN && shmipc_spin_more(&spin);)
 		ret = evp_try(p, op);
-	}
 	while (ret == -EAGAIN) {
 		uint64_t peer, until = deadline, due, now;
 		bool several;
@@ -1133,4 +1133,43 @@ int shmipc_evpool_close(struct shmipc_evpool *p)
 	free(p->taken);
 	free(p);
 	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Introspection (only reads: the mapping may be read-only) */
+
+int shmipc_evpool_describe(struct shmipc_region *r, uint64_t off,
+			   uint64_t size, struct shmipc_object_stat *st)
+{
+	struct shmipc_evpool p = { .r = r };
+	uint32_t n[4] = { 0 }, b;
+	uint64_t w;
+
+	p.h = shmipc_region_ptr(r, off, sizeof(*p.h));
+	if (!p.h || size < sizeof(*p.h) ||
+	    atomic_load_explicit(&p.h->obj.magic, memory_order_acquire) !=
+	    EVP_MAGIC)
+		return 0;
+	if (p.h->obj.version != SHMIPC_LIB_VERSION ||
+	    p.h->obj.hdr_size != sizeof(*p.h) || evp_check(&p, off, size)) {
+		st->flags |= SHMIPC_OBJECT_CORRUPT;
+		return 1;
+	}
+	for (b = 0; b < p.nbuf; b++) {
+		if (load_word(&p, b, &w)) {
+			st->flags |= SHMIPC_OBJECT_CORRUPT;
+			return 1;
+		}
+		n[w_state(w)]++;
+	}
+	/* Fill: the buffers holding an event for the readers. */
+	st->flags |= SHMIPC_OBJECT_QUEUE;
+	st->slot_size = p.buf_size;
+	st->capacity = p.nbuf;
+	st->fill = n[ST_FULL];
+	snprintf(st->detail, sizeof(st->detail),
+		 "empty %u, writing %u, full %u, reading %u%s", n[ST_EMPTY],
+		 n[ST_WRITING], n[ST_FULL], n[ST_READING],
+		 broadcast(&p) ? " (broadcast)" : "");
+	return 1;
 }

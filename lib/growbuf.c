@@ -30,6 +30,7 @@
  * that), and a reader that still maps it keeps its memory.
  */
 #include "ends.h"
+#include "introspect_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -586,4 +587,41 @@ int shmipc_growbuf_unlink(struct shmipc_region *r, const char *key)
 	a = gen ? unlink_gen(base, gen) : -ENOENT;
 	b = unlink_gen(base, gen + 1 ? gen + 1 : 1);
 	return !a || !b ? 0 : a == -ENOENT ? b : a;
+}
+
+/* ------------------------------------------------------------------ */
+/* Introspection (only reads: the mapping may be read-only) */
+
+int shmipc_growbuf_describe(struct shmipc_region *r, uint64_t off,
+			    uint64_t size, struct shmipc_object_stat *st)
+{
+	struct growbuf_ctl *c = shmipc_region_ptr(r, off, sizeof(*c));
+	char wr[40], rd[40];
+	uint32_t seq, ack;
+	int waiting;
+
+	if (!c || size < sizeof(*c) ||
+	    atomic_load_explicit(&c->magic, memory_order_acquire) !=
+	    GROWBUF_MAGIC)
+		return 0;
+	/* Acquire: the generation and length stored before seq. */
+	seq = atomic_load_explicit(&c->seq, memory_order_acquire);
+	ack = atomic_load_explicit(&c->ack, memory_order_acquire);
+	waiting = pending(seq, ack);
+	if (c->version != SHMIPC_LIB_VERSION || c->hdr_size != sizeof(*c) ||
+	    !caps_ok(c->initial_cap, c->max_cap) || waiting < 0) {
+		st->flags |= SHMIPC_OBJECT_CORRUPT;
+		return 1;
+	}
+	/* Relaxed: a snapshot for display. */
+	snprintf(st->detail, sizeof(st->detail),
+		 "gen %u, last %llu of max %llu B, %s; writer: %s, reader: %s",
+		 atomic_load_explicit(&c->gen, memory_order_relaxed),
+		 (unsigned long long)atomic_load_explicit(
+			 &c->len, memory_order_relaxed),
+		 (unsigned long long)c->max_cap,
+		 waiting ? "unread" : "read",
+		 ends_end_name(r, &c->ends.prod, wr, sizeof(wr)),
+		 ends_end_name(r, &c->ends.cons, rd, sizeof(rd)));
+	return 1;
 }

@@ -35,7 +35,9 @@
  * hints and search hints are relaxed: only hints.
  */
 #include "heap_internal.h"
+#include "introspect_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -359,6 +361,22 @@ int heap_claim_small(struct shmipc_heap *h, int cls, uint32_t want,
 }
 
 /*
+ * Take the state word of the run we cut at page @p (its pages claimed).
+ * A CAS, not a store: a taker that saw an older run or small page at p
+ * may hold the word for a moment (it gives it back on seeing our claim),
+ * or for good if it died there.  Acquire: after the last users of these
+ * pages (see dissolve_small()); published by the release of the head.
+ */
+static bool head_state_taken(struct shmipc_heap *h, uint32_t p)
+{
+	uint32_t v = RS_NONE;
+
+	return atomic_compare_exchange_strong_explicit(
+		&h->states[p * HP_GRANS], &v, heap_mine(h, RS_USED),
+		memory_order_acquire, memory_order_relaxed);
+}
+
+/*
  * Cut a fresh run of @need pages for us: every page is claimed
  * (CLAIM(us)) one CAS at a time, the record's state set USED(us), then
  * the first page published as RUN (release) and the others as TAIL.  A
@@ -380,43 +398,34 @@ static int carve_run(struct shmipc_heap *h, uint32_t need, uint64_t *off)
 			for (j = need; j-- > 0;) {
 				uint32_t e = PG_UNUSED;
 
-				/* Relaxed: nothing to publish yet. */
+				/* Acquire: after the dissolver that gave the
+				 * page back (its release of UNUSED), so after
+				 * the page's last users: the run's state word
+				 * below is only the first page's. */
 				if (!atomic_compare_exchange_strong_explicit(
 					    &h->pagetab[p + j], &e, claim,
-					    memory_order_relaxed,
+					    memory_order_acquire,
 					    memory_order_relaxed))
 					break;
 			}
-			if (j == UINT32_MAX)
+			if (j == UINT32_MAX && head_state_taken(h, p))
 				goto claimed;
-			/* Lost page j: give back what we took after it. */
+			/* Lost page j (or the head's state word, then j is
+			 * UINT32_MAX): give back what we took after it.
+			 * Release: whoever claims it next acquires through
+			 * us what we acquired of its last users. */
 			for (uint32_t m = j + 1; m < need; m++)
 				atomic_store_explicit(&h->pagetab[p + m],
 						      PG_UNUSED,
-						      memory_order_relaxed);
+						      memory_order_release);
 		}
-		p += j + 1;
+		/* Search on after page j (after the head if we lost its
+		 * state word: a stale taker that died may hold it until
+		 * the page is carved as a small page and reclaimed). */
+		p += j == UINT32_MAX ? 1 : j + 1;
 	}
 	return -ENOMEM;
 claimed:
-	/* A CAS, not a store: a taker that saw an older run at p may hold
-	 * the word for a moment (it gives it back on seeing our claim).
-	 * Acquire: after the last users of these pages (see
-	 * dissolve_small()); published by the release of the head below. */
-	{
-		uint32_t v = RS_NONE;
-
-		if (!atomic_compare_exchange_strong_explicit(
-			    &h->states[p * HP_GRANS], &v,
-			    heap_mine(h, RS_USED), memory_order_acquire,
-			    memory_order_relaxed)) {
-			for (j = 0; j < need; j++)
-				atomic_store_explicit(&h->pagetab[p + j],
-						      PG_UNUSED,
-						      memory_order_relaxed);
-			return -EAGAIN;
-		}
-	}
 	/* Release: whoever sees the run (acquire) sees its state. */
 	atomic_store_explicit(&h->pagetab[p], PG_MAKE(PG_RUN, need),
 			      memory_order_release);
@@ -467,8 +476,10 @@ static int alloc_run(struct shmipc_heap *h, uint32_t need, bool exact,
 		uint32_t p, best = UINT32_MAX, best_n = UINT32_MAX;
 
 		for (p = 0; p < h->npages; p++) {
+			/* Relaxed: only a search; take_run() and carve_run()
+			 * acquire what they take. */
 			uint32_t e = atomic_load_explicit(&h->pagetab[p],
-							  memory_order_acquire);
+							  memory_order_relaxed);
 			uint32_t n = PG_ARG(e), v;
 
 			if (!page_entry_ok(h, p, e))
@@ -492,8 +503,6 @@ static int alloc_run(struct shmipc_heap *h, uint32_t need, bool exact,
 		ret = carve_run(h, need, off);
 		if (ret == 0)
 			return 0;
-		if (ret == -EAGAIN)
-			continue;
 		if (best == UINT32_MAX)
 			break;
 		if (take_run(h, best, best_n, off))
@@ -517,16 +526,21 @@ static int alloc_run(struct shmipc_heap *h, uint32_t need, bool exact,
  * entry changed and gives it back (claim_in_page(), take_run()).
  */
 /*
- * Reset @count state words from @first to NONE: the words that hold
- * @ours (what the dissolver took) or NONE already.  A CAS, not a store,
- * so as not to overwrite a word a stale taker holds for a moment (it
- * gives it back, or keeps it if the page comes back with its class).
- * Release, even NONE over NONE: whoever takes one of these words next
- * (acquire) comes after the page's last users, whose writes we
- * acquired when we took their records.
+ * Reset @count state words from @first to NONE: the words the dissolver
+ * took (@ours, at every @step-th word from @first: its records) and the
+ * words that are NONE already.  Any other word is left alone, even one
+ * that holds @ours: a stale taker holds it for a moment (it gives it
+ * back, or keeps it if the page comes back with its class), and a taker
+ * that is another thread of our own handle writes the very same value.
+ * A CAS, not a store, for the same reason.  Release, even NONE over
+ * NONE: whoever takes one of these words next (acquire) comes after the
+ * page's last users, whose writes we acquired when we took their
+ * records.  Acquire too, for repair_claims(): the dead dissolver's takes
+ * were RMWs in the release sequences of the records' last users, so
+ * reading them brings those users' writes before ours.
  */
 static void reset_states(struct shmipc_heap *h, uint32_t first,
-			 uint32_t count, uint32_t ours)
+			 uint32_t count, uint32_t step, uint32_t ours)
 {
 	uint32_t g;
 
@@ -534,10 +548,10 @@ static void reset_states(struct shmipc_heap *h, uint32_t first,
 		uint32_t v = atomic_load_explicit(&h->states[g],
 						  memory_order_relaxed);
 
-		if (v == ours || v == RS_NONE)
+		if (v == RS_NONE || (v == ours && (g - first) % step == 0))
 			atomic_compare_exchange_strong_explicit(
 				&h->states[g], &v, RS_NONE,
-				memory_order_release, memory_order_relaxed);
+				memory_order_acq_rel, memory_order_relaxed);
 	}
 }
 
@@ -574,7 +588,7 @@ static bool dissolve_small(struct shmipc_heap *h, uint32_t p, int cls)
 		    PG_MAKE(PG_CLAIM, CLAIM_OWNER(h->slot, h->gen)),
 		    memory_order_relaxed, memory_order_relaxed))
 		goto undo;
-	reset_states(h, base, HP_GRANS, used);
+	reset_states(h, base, HP_GRANS, step, used);
 	atomic_store_explicit(&h->hints[p], 0, memory_order_relaxed);
 	/* Release: the reset states before the page's next carver. */
 	atomic_store_explicit(&h->pagetab[p], PG_UNUSED, memory_order_release);
@@ -629,11 +643,14 @@ static bool dissolve_run(struct shmipc_heap *h, uint32_t p, uint32_t n)
 							memory_order_relaxed);
 		return false;
 	}
-	/* Every granule: a small record of a later page may start at any. */
-	reset_states(h, p * HP_GRANS, n * HP_GRANS, used);
+	/* Every granule: a small record of a later page may start at any;
+	 * we took only the first. */
+	reset_states(h, p * HP_GRANS, n * HP_GRANS, n * HP_GRANS, used);
+	/* Release, each page: a run may be cut from any of them, and its
+	 * carver acquires only the pages' entries and its head's state. */
 	for (j = 1; j < n; j++)
 		atomic_store_explicit(&h->pagetab[p + j], PG_UNUSED,
-				      memory_order_relaxed);
+				      memory_order_release);
 	/* Release: the reset state before the page's next carver. */
 	atomic_store_explicit(&h->pagetab[p], PG_UNUSED, memory_order_release);
 	return true;
@@ -847,8 +864,9 @@ static int repair_claims(struct shmipc_heap *h, const struct heap_snap *s)
 				memory_order_relaxed, memory_order_relaxed);
 			continue;
 		}
-		/* What the dead owner took: USED by its slot/generation. */
-		reset_states(h, p * HP_GRANS, HP_GRANS,
+		/* What the dead owner took: USED by its slot/generation (a
+		 * stale taker of that generation is dead too: every word). */
+		reset_states(h, p * HP_GRANS, HP_GRANS, 1,
 			     RS_MAKE(RS_USED, slot, owner & RS_GEN_MASK));
 		if (atomic_compare_exchange_strong_explicit(
 			    &h->pagetab[p], &e, PG_UNUSED,
@@ -1347,6 +1365,16 @@ static int heap_recreate(struct shmipc_region *r, uint64_t off, uint64_t size)
 	memset(&tmp, 0, sizeof(tmp));
 	handle_init(&tmp, r, off, &l);
 	life = atomic_load_explicit(&tmp.hh->life, memory_order_seq_cst);
+	/* Marked, and held only by the dead?  Then nobody else releases
+	 * their slots: reclaim them (it destroys the heap when none is left
+	 * held), as an allocation that runs out does. */
+	if (life == HEAP_DESTROYING) {
+		ret = reclaim(&tmp, false);
+		if (ret < 0)
+			return ret;
+		life = atomic_load_explicit(&tmp.hh->life,
+					    memory_order_seq_cst);
+	}
 	if (life == HEAP_ACTIVE || life == HEAP_DESTROYING)
 		return -EEXIST;
 	/* The table lock makes us the only re-initializer; one that died
@@ -1552,4 +1580,38 @@ int shmipc_heap_destroy(struct shmipc_heap *h)
 	    life == HEAP_DESTROYING)
 		return 0;
 	return -EIDRM;
+}
+
+/* ------------------------------------------------------------------ */
+/* Introspection (only reads: the mapping may be read-only) */
+
+int shmipc_heap_describe(struct shmipc_region *r, uint64_t off, uint64_t size,
+			 struct shmipc_object_stat *st)
+{
+	struct heap_hdr *hh = shmipc_region_ptr(r, off, sizeof(*hh));
+	struct shmipc_heap_stats hs;
+	struct shmipc_heap h;
+	struct heap_layout l;
+
+	if (!hh || size < sizeof(*hh) ||
+	    atomic_load_explicit(&hh->magic, memory_order_acquire) !=
+	    HEAP_MAGIC)
+		return 0;
+	/* A handle that holds no slot: the stats only read. */
+	memset(&h, 0, sizeof(h));
+	if (hdr_check(r, off, size, &l)) {
+		st->flags |= SHMIPC_OBJECT_CORRUPT;
+		return 1;
+	}
+	handle_init(&h, r, off, &l);
+	if (shmipc_heap_stats(&h, &hs)) {
+		st->flags |= SHMIPC_OBJECT_CORRUPT;
+		return 1;
+	}
+	snprintf(st->detail, sizeof(st->detail),
+		 "%llu of %llu bytes free, %llu records used, %u channels",
+		 (unsigned long long)hs.free_bytes,
+		 (unsigned long long)hs.total_bytes,
+		 (unsigned long long)hs.used_records, hs.channels);
+	return 1;
 }

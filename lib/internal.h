@@ -275,7 +275,7 @@ enum shmipc_kill_point {
 	SHMIPC_KP_EVP_TAKEN,	/* evpool: buffer READING, not described */
 	SHMIPC_KP_CTL_POSTED,	/* ctl: request committed, not in flight */
 	SHMIPC_KP_CTL_ACKED,	/* ctl worker: request acked, no reply */
-	SHMIPC_KP_CTL_REPLIED,	/* ctl worker: reply committed, no doorbell */
+	SHMIPC_KP_CTL_COMMITTED, /* ctl worker: reply committed, not counted */
 	SHMIPC_KP_COUNT
 };
 

@@ -24,6 +24,10 @@ static const struct object_type {
 } object_types[] = {
 	{ "spsc", shmipc_spsc_describe },
 	{ "mpmc", shmipc_mpmc_describe },
+	{ "heap", shmipc_heap_describe },
+	{ "evpool", shmipc_evpool_describe },
+	{ "growbuf", shmipc_growbuf_describe },
+	{ "ctl", shmipc_ctl_describe },
 };
 
 static const struct inspect_ops *inspect_ops(int *err)

@@ -83,6 +83,18 @@ SHMIPC_LOCAL int shmipc_spsc_describe(struct shmipc_region *r, uint64_t off,
 SHMIPC_LOCAL int shmipc_mpmc_describe(struct shmipc_region *r, uint64_t off,
 				      uint64_t size,
 				      struct shmipc_object_stat *st);
+SHMIPC_LOCAL int shmipc_heap_describe(struct shmipc_region *r, uint64_t off,
+				      uint64_t size,
+				      struct shmipc_object_stat *st);
+SHMIPC_LOCAL int shmipc_evpool_describe(struct shmipc_region *r, uint64_t off,
+					uint64_t size,
+					struct shmipc_object_stat *st);
+SHMIPC_LOCAL int shmipc_growbuf_describe(struct shmipc_region *r,
+					 uint64_t off, uint64_t size,
+					 struct shmipc_object_stat *st);
+SHMIPC_LOCAL int shmipc_ctl_describe(struct shmipc_region *r, uint64_t off,
+				     uint64_t size,
+				     struct shmipc_object_stat *st);
 
 /*
  * For a describe function: set @st's queue fields from a producer and a

@@ -112,6 +112,7 @@
  */
 #include "internal.h"
 #include "introspect_internal.h"
+#include "spin.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,9 +120,6 @@
 
 #define MPMC_MAGIC	0x434d504dU	/* "MPMC" */
 #define MPMC_VERSION	2		/* layout of this file's shared data */
-#ifndef MPMC_SPINS	/* the fuzz harness (tests/fuzz) polls less */
-#define MPMC_SPINS	4096
-#endif
 #define MPMC_RETRIES	1024U	/* CAS losses per call: far above real contention */
 #define MPMC_USERS	SHMIPC_MPMC_HANDLES_MAX	/* registry entries */
 #define REF_INDEX(ref)	(((ref) & 0xffU) - 1)
@@ -199,13 +197,6 @@ struct xfer {
 	size_t len;		/* send: bytes; receive: buffer bytes */
 	size_t *got;		/* var receive: message bytes; NULL: fixed */
 };
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
-}
 
 static uint32_t round8(uint32_t v)
 {
@@ -1039,15 +1030,15 @@ static int block(struct shmipc_mpmc *q, unsigned int role,
 						   &q->h->cons_waiters;
 	_Atomic uint32_t *seq = role == PROD ? &q->h->space_seq :
 					       &q->h->data_seq;
-	unsigned int spins;
+	struct shmipc_spin spin;
 	int ret;
 
-	for (spins = 0;; spins++) {
-		ret = one(q, role, x);
-		if (ret != -EAGAIN || spins >= MPMC_SPINS)
-			break;
-		cpu_relax();
-	}
+	ret = one(q, role, x);
+	/* Poll while it is cheaper than sleeping (spin.h). */
+	if (ret == -EAGAIN)
+		for (shmipc_spin_start(&spin);
+		     ret == -EAGAIN && shmipc_spin_more(&spin);)
+			ret = one(q, role, x);
 	while (ret == -EAGAIN) {
 		uint32_t s;
 		uint64_t peer;

@@ -1,8 +1,9 @@
 #!/bin/bash
 # Install the Debian 12 packages that building and testing shmipc need.
 # Quick when all are there; runs apt-get update only if something is missing.
-# Usage: install-deps.sh [--debug] [--list]
+# Usage: install-deps.sh [--debug] [--bench] [--list]
 #   --debug: also what building the debug kernel needs (make check-debug)
+#   --bench: also what `make bench` compares with and plots
 #   --list:  just print the package names
 set -euo pipefail
 
@@ -17,6 +18,10 @@ pkgs=(
 )
 if [ "${1:-}" = --debug ]; then
 	pkgs+=(flex bison bc libelf-dev libssl-dev)
+	shift
+fi
+if [ "${1:-}" = --bench ]; then
+	pkgs+=(libboost-dev iceoryx libiceoryx-binding-c-dev gnuplot-nox)
 	shift
 fi
 if [ "${1:-}" = --list ]; then

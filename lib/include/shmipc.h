@@ -314,8 +314,9 @@ int shmipc_spsc_release(struct shmipc_spsc *ch, unsigned int k);
 
 /*
  * Blocking send / receive of one message until @deadline_ns: spin
- * briefly, then sleep in the backend (a waiter flag tells the other side
- * to wake us; it makes no syscall otherwise).  Returns 0, -ETIMEDOUT,
+ * briefly (at most about 5 us; a thread pinned to one CPU also yields
+ * to a peer that may share it), then sleep in the backend (a waiter
+ * flag tells the other side to wake us; it makes no syscall otherwise).  Returns 0, -ETIMEDOUT,
  * -EOWNERDEAD (the other end's process died), -EPIPE (the other end
  * closed; a receiver first gets every message that was sent), -EBADMSG,
  * -EPERM, -EIDRM (module: the region was destroyed).  With nobody

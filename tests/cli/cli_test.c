@@ -326,6 +326,18 @@ TEST_F(cli, info_text)
 	EXPECT_LT(strstr(r.out, "\nwork"), strstr(r.out, "\nblob"));
 }
 
+/* A queue object of `info --json`: its type and numbers. */
+static void expect_queue(struct __test_metadata *_metadata,
+			 const struct jnode *o, const char *type,
+			 long long slot_size, long long capacity,
+			 long long fill)
+{
+	EXPECT_STREQ(type, json_str(o, "type"));
+	EXPECT_EQ(slot_size, json_num(o, "slot_size"));
+	EXPECT_EQ(capacity, json_num(o, "capacity"));
+	EXPECT_EQ(fill, json_num(o, "fill"));
+}
+
 TEST_F(cli, info_json)
 {
 	const struct jnode *reg, *peers, *objs, *p, *o;
@@ -357,19 +369,13 @@ TEST_F(cli, info_json)
 	EXPECT_TRUE(json_is_null(doc, "objects_error"));
 	o = json_find(objs, "key", "jobs");
 	ASSERT_NE(NULL, o);
-	EXPECT_STREQ("spsc", json_str(o, "type"));
+	expect_queue(_metadata, o, "spsc", 64, 8, 3);
 	EXPECT_EQ((long long)self->jobs_off, json_num(o, "offset"));
 	EXPECT_EQ((long long)self->jobs_size, json_num(o, "size"));
-	EXPECT_EQ(64, json_num(o, "slot_size"));
-	EXPECT_EQ(8, json_num(o, "capacity"));
-	EXPECT_EQ(3, json_num(o, "fill"));
 	EXPECT_EQ(0, json_bool_of(o, "corrupt"));
 	o = json_find(objs, "key", "work");
 	ASSERT_NE(NULL, o);
-	EXPECT_STREQ("mpmc", json_str(o, "type"));
-	EXPECT_EQ(16, json_num(o, "slot_size"));
-	EXPECT_EQ(16, json_num(o, "capacity"));
-	EXPECT_EQ(5, json_num(o, "fill"));
+	expect_queue(_metadata, o, "mpmc", 16, 16, 5);
 	o = json_find(objs, "key", "blob");
 	ASSERT_NE(NULL, o);
 	EXPECT_STREQ("object", json_str(o, "type"));
@@ -527,6 +533,173 @@ TEST_F(cli, info_shows_killed_peer_dead)
 	EXPECT_TRUE(words_eq(line, fmt("%llu %d dead %s",
 				       (unsigned long long)id, pid, status)))
 		TH_LOG("%s", line);
+}
+
+/*
+ * The library's other objects, each in a known state: a heap (one record
+ * used, one channel), an event pool (one event full, one being written),
+ * a growable buffer (one message unread), and a controller region (one
+ * worker attached and alive, one slot never used) with its buffers.
+ */
+TEST_F(cli, info_describes_library_objects)
+{
+	const char *name = extra_name(self, "clo");
+	char ctl_name[64], line[512];
+	struct shmipc_heap_stats hs;
+	struct shmipc_region *r;
+	struct shmipc_heap *h;
+	struct shmipc_evpool *ev;
+	struct shmipc_growbuf *gb;
+	struct shmipc_ctl *ctl;
+	struct shmipc_ctl_worker *cw;
+	const struct jnode *objs, *o;
+	pid_t child;
+	int fds[2], i;
+	struct jnode *doc;
+	struct cli_run run;
+	static char msg[100];
+	uint64_t off, me;
+
+	ASSERT_EQ(0, shmipc_region_open(name, 1 << 20, 0600,
+					SHMIPC_REGION_CREATE |
+					SHMIPC_REGION_EXCL, &r));
+	me = shmipc_region_peer_id(r);
+	ASSERT_EQ(0, shmipc_heap_create(r, "hp", 512 * 1024));
+	ASSERT_EQ(0, shmipc_heap_open(r, "hp", &h));
+	ASSERT_EQ(0, shmipc_heap_alloc(h, 100, &off));
+	ASSERT_EQ(0, shmipc_heap_channel_add(h, "ch", 4));
+	ASSERT_EQ(0, shmipc_heap_stats(h, &hs));
+	ASSERT_EQ(0, shmipc_evpool_create(r, "ev", 4, 256, 0, 0));
+	ASSERT_EQ(0, shmipc_evpool_open(r, "ev", SHMIPC_PRODUCER, &ev));
+	ASSERT_EQ(1, shmipc_evpool_add(ev, 1, 1, 0, "a", 1, 0));
+	ASSERT_EQ(0, shmipc_evpool_add(ev, 2, 2, 0, "b", 1, 0));
+	ASSERT_EQ(0, shmipc_growbuf_create(r, "gb", 4096, 65536));
+	ASSERT_EQ(0, shmipc_growbuf_open(r, "gb", SHMIPC_PRODUCER, &gb));
+	ASSERT_EQ(0, shmipc_growbuf_write(gb, msg, sizeof(msg), 0));
+	lt_name(ctl_name, sizeof(ctl_name), "clc");
+	ASSERT_EQ(0, shmipc_ctl_create(ctl_name, 2, 1000, &ctl));
+	ASSERT_EQ(0, shmipc_ctl_attach(ctl, 0, &cw));
+	/* The worker: a process of its own (module: peers are per process). */
+	child = lt_fork_pipe(fds);
+	if (child == 0) {
+		struct shmipc_worker *wk;
+
+		lt_child_must(shmipc_worker_open(shmipc_ctl_worker_name(cw),
+						 &wk));
+		lt_child_must(lt_signal(fds[1]));
+		pause();
+		_exit(0);
+	}
+	close(fds[1]);
+	ASSERT_EQ(0, lt_await(fds[0]));
+	close(fds[0]);
+
+	ASSERT_EQ(0, cli(&run, "info", name)) TH_LOG("%s", run.err);
+	ASSERT_TRUE(find_line(run.out, "hp", line, sizeof(line)));
+	EXPECT_TRUE(strstr(line, " heap ") &&
+		    strstr(line, fmt("%llu of %llu bytes free, 1 records used, "
+				     "1 channels",
+				     (unsigned long long)hs.free_bytes,
+				     (unsigned long long)hs.total_bytes)))
+		TH_LOG("%s", line);
+	ASSERT_TRUE(find_line(run.out, "ev", line, sizeof(line)));
+	EXPECT_TRUE(strstr(line, " evpool ") && strstr(line, " 1/4 ") &&
+		    strstr(line, "empty 2, writing 1, full 1, reading 0"))
+		TH_LOG("%s", line);
+	ASSERT_TRUE(find_line(run.out, "gb", line, sizeof(line)));
+	EXPECT_TRUE(strstr(line, " growbuf ") &&
+		    strstr(line, fmt("gen 1, last 100 of max 65536 B, unread; "
+				     "writer: peer %llu, reader: none",
+				     (unsigned long long)me)))
+		TH_LOG("%s", line);
+
+	doc = info_json(_metadata, name);
+	objs = json_get(doc, "objects");
+	o = json_find(objs, "key", "ev");
+	ASSERT_NE(NULL, o);
+	expect_queue(_metadata, o, "evpool", 256, 4, 1);
+	o = json_find(objs, "key", "hp");
+	ASSERT_NE(NULL, o);
+	EXPECT_STREQ("heap", json_str(o, "type"));
+	EXPECT_EQ(0, json_bool_of(o, "corrupt"));
+	o = json_find(objs, "key", "gb");
+	ASSERT_NE(NULL, o);
+	EXPECT_STREQ("growbuf", json_str(o, "type"));
+	EXPECT_TRUE(json_is_null(o, "fill"));
+	json_free(doc);
+
+	/* The controller: its workers and its buffers. */
+	doc = info_json(_metadata, ctl_name);
+	objs = json_get(doc, "objects");
+	o = json_find(objs, "key", "ctl");
+	ASSERT_NE(NULL, o);
+	EXPECT_STREQ("ctl", json_str(o, "type"));
+	EXPECT_STREQ(fmt("controller alive; workers 2: 0 alive pid %d, 1 none",
+			 child), json_str(o, "detail"));
+	o = json_find(objs, "key", "w1.rep");
+	ASSERT_NE(NULL, o);
+	EXPECT_STREQ("growbuf", json_str(o, "type"));
+	EXPECT_TRUE(starts_with(json_str(o, "detail"), "gen 0, last 0 of max "
+				"1016 B, read; writer: none, reader: peer"))
+		TH_LOG("%s", json_str(o, "detail"));
+	json_free(doc);
+
+	/* The worker killed: seen dead (module: a moment after the reap). */
+	kill(child, SIGKILL);
+	EXPECT_EQ(128 + SIGKILL, lt_reap(child));
+	for (i = 0; i < 500; i++) {
+		bool dead;
+
+		doc = info_json(_metadata, ctl_name);
+		o = json_find(json_get(doc, "objects"), "key", "ctl");
+		ASSERT_NE(NULL, o);
+		dead = !strcmp(fmt("controller alive; workers 2: 0 dead pid "
+				   "%d, 1 none", child), json_str(o, "detail"));
+		if (!dead && i == 499)
+			TH_LOG("%s", json_str(o, "detail"));
+		json_free(doc);
+		if (dead)
+			break;
+		lt_sleep_ms(10);
+	}
+	EXPECT_GT(500, i);
+
+	shmipc_ctl_destroy(ctl);
+	shmipc_growbuf_close(gb);
+	shmipc_growbuf_unlink(r, "gb");
+	shmipc_evpool_close(ev);
+	shmipc_heap_close(h);
+	shmipc_region_close(r);
+}
+
+/* A corrupt header of each kind shows as such, and info goes on. */
+TEST_F(cli, info_corrupt_library_objects)
+{
+	const char *name = extra_name(self, "clx");
+	const char *keys[] = { "hp", "ev", "gb" };
+	struct shmipc_region *r;
+	struct cli_run run;
+	char line[512];
+	uint64_t off;
+	unsigned int i;
+
+	ASSERT_EQ(0, shmipc_region_open(name, 1 << 20, 0600,
+					SHMIPC_REGION_CREATE |
+					SHMIPC_REGION_EXCL, &r));
+	ASSERT_EQ(0, shmipc_heap_create(r, "hp", 512 * 1024));
+	ASSERT_EQ(0, shmipc_evpool_create(r, "ev", 4, 256, 0, 0));
+	ASSERT_EQ(0, shmipc_growbuf_create(r, "gb", 4096, 65536));
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, shmipc_dir_find(r, keys[i], &off, NULL));
+		/* hdr_size (the word after magic and version) */
+		((uint32_t *)((char *)shmipc_region_base(r) + off))[2] = 7;
+	}
+	ASSERT_EQ(0, cli(&run, "info", name)) TH_LOG("%s", run.err);
+	for (i = 0; i < 3; i++) {
+		ASSERT_TRUE(find_line(run.out, keys[i], line, sizeof(line)));
+		EXPECT_TRUE(strstr(line, "corrupt header")) TH_LOG("%s", line);
+	}
+	shmipc_region_close(r);
 }
 
 TEST_F(cli, info_raw_region_has_no_directory)

@@ -19,7 +19,7 @@
 #error "SHMIPC_CLI: path of the shmipc binary under test"
 #endif
 
-#define CLI_OUT_MAX	(1 << 16)
+#define CLI_OUT_MAX	(1 << 20)	/* ls: other tests' regions too */
 
 struct cli_run {
 	int rc;			/* exit code, 128 + signal, or -1 (hung) */

@@ -224,6 +224,12 @@ TEST(timeout_with_worker_alive)
 	EXPECT_EQ(0, shmipc_ctl_destroy(ctl));
 }
 
+/* Does a worker of @mode commit its reply before it dies? */
+static bool replied(const char *mode)
+{
+	return !strcmp(mode, "die-after") || !strcmp(mode, "die-committed");
+}
+
 /* A worker that dies as @mode says at its first PROCESS request. */
 static void die_at_process(struct __test_metadata *_metadata,
 			   const char *mode, bool killed_from_outside)
@@ -246,7 +252,7 @@ static void die_at_process(struct __test_metadata *_metadata,
 		killer = lt_kill_later(shmipc_ctl_worker_pid(w), 100);
 	ret = shmipc_ctl_transition(w, SHMIPC_CTL_PROCESS, "ev7", 3, &reply,
 				    &len, SHMIPC_FOREVER);
-	if (!strcmp(mode, "die-after")) {
+	if (replied(mode)) {
 		/* The reply came before the death: acknowledged; the death
 		 * shows at the next transition. */
 		ASSERT_EQ(0, ret);
@@ -278,40 +284,17 @@ TEST(worker_dies_after_replying)
 	die_at_process(_metadata, "die-after", false);
 }
 
-/*
- * A worker that dies between committing its reply and counting it: the
- * reply still counts, and its successor can reply (the uncounted reply
- * used to be left in the buffer, which then blocked the next worker's
- * reply: the transition after a restart timed out).
- */
-TEST(worker_dies_before_counting_reply)
+/* Killed between taking the request (acked) and committing the reply. */
+TEST(worker_dies_between_ack_and_reply)
 {
-	struct shmipc_ctl *ctl;
-	struct shmipc_ctl_worker *w;
-	const void *reply;
-	size_t len;
-	char name[64], kind[8];
+	die_at_process(_metadata, "die-acked", false);
+}
 
-	lt_name(name, sizeof(name), "ctl");
-	snprintf(kind, sizeof(kind), "%d", SHMIPC_CTL_PROCESS);
-	ASSERT_EQ(0, shmipc_ctl_create(name, 1, 256, &ctl));
-	ASSERT_EQ(0, spawn(ctl, 0, "die-unrung", kind, NULL, &w));
-	ASSERT_EQ(0, shmipc_ctl_transition(w, SHMIPC_CTL_INIT, NULL, 0, NULL,
-					   NULL, DEADLINE));
-	ASSERT_EQ(0, shmipc_ctl_transition(w, SHMIPC_CTL_PROCESS, "ev7", 3,
-					   &reply, &len, DEADLINE));
-	EXPECT_TRUE(reply_ok(reply, len, SHMIPC_CTL_PROCESS, 2, "ev7", 3));
-	EXPECT_EQ(-EOWNERDEAD, shmipc_ctl_transition(w, SHMIPC_CTL_PROCESS,
-						     "ev8", 3, NULL, NULL,
-						     DEADLINE));
-	EXPECT_EQ(128 + SIGKILL, how_died(w));
-	/* Nothing was in flight: no reply; then the new worker answers. */
-	ASSERT_EQ(0, shmipc_ctl_restart(w, &reply, &len, DEADLINE));
-	EXPECT_EQ(NULL, reply);
-	ASSERT_EQ(0, shmipc_ctl_transition(w, SHMIPC_CTL_END_RUN, "e", 1,
-					   &reply, &len, DEADLINE));
-	EXPECT_TRUE(reply_ok(reply, len, SHMIPC_CTL_END_RUN, 1, "e", 1));
-	EXPECT_EQ(0, shmipc_ctl_destroy(ctl));
+/* Killed after committing the reply, before counting it: the reply
+ * still wins. */
+TEST(worker_dies_before_counting_its_reply)
+{
+	die_at_process(_metadata, "die-committed", false);
 }
 
 TEST(worker_crashes_on_startup)
@@ -366,7 +349,7 @@ static void restart_case(struct __test_metadata *_metadata, const char *mode)
 					   NULL, DEADLINE));
 	ret = shmipc_ctl_transition(w, SHMIPC_CTL_PROCESS, "ev1", 3, NULL,
 				    NULL, DEADLINE);
-	if (!strcmp(mode, "die-after")) {
+	if (replied(mode)) {
 		EXPECT_EQ(0, ret);
 		ret = shmipc_ctl_transition(w, SHMIPC_CTL_PROCESS, "ev2", 3,
 					    NULL, NULL, DEADLINE);
@@ -376,8 +359,17 @@ static void restart_case(struct __test_metadata *_metadata, const char *mode)
 	/* The new worker starts afresh (its first request) and gets the
 	 * failed transition, once. */
 	ASSERT_EQ(0, shmipc_ctl_restart(w, &reply, &len, DEADLINE));
+	if (!strcmp(mode, "die-committed")) {
+		/* Its death was seen with its (uncounted) reply to ev1: ev2
+		 * was refused unsent, and nothing was in flight. */
+		EXPECT_EQ(NULL, reply);
+		ASSERT_EQ(0, shmipc_ctl_transition(w, SHMIPC_CTL_PROCESS,
+						   "ev2", 3, &reply, &len,
+						   DEADLINE));
+	}
+	ASSERT_NE(NULL, reply);
 	EXPECT_TRUE(reply_ok(reply, len, SHMIPC_CTL_PROCESS, 1,
-			     strcmp(mode, "die-after") ? "ev1" : "ev2", 3));
+			     replied(mode) ? "ev2" : "ev1", 3));
 	EXPECT_NE(old, reply_pid(reply));
 	EXPECT_EQ(shmipc_ctl_worker_pid(w), reply_pid(reply));
 	ASSERT_EQ(0, shmipc_ctl_transition(w, SHMIPC_CTL_END_RUN, "e", 1,
@@ -395,6 +387,16 @@ TEST(restart_and_resend_died_before_reply)
 TEST(restart_and_resend_died_after_reply)
 {
 	restart_case(_metadata, "die-after");
+}
+
+TEST(restart_and_resend_died_between_ack_and_reply)
+{
+	restart_case(_metadata, "die-acked");
+}
+
+TEST(restart_and_resend_died_before_counting_its_reply)
+{
+	restart_case(_metadata, "die-committed");
 }
 
 TEST(restart_after_crash_on_startup)
@@ -520,20 +522,44 @@ TEST(controller_killed)
 	close(fds[0]);
 	kill(ctl_pid, SIGKILL);
 	EXPECT_EQ(128 + SIGKILL, lt_reap(ctl_pid));
-	/* Each worker, waiting for a request, sees the death and exits. */
+	/* Each worker, waiting for a request, sees the death and exits;
+	 * then nothing is left (module: the last handle took it; portable:
+	 * the first worker that saw the death removed the names). */
 	for (i = 0; i < 2; i++)
 		EXPECT_EQ(0, lt_reap(pids[i]));
-	if (shmipc_backend() == SHMIPC_BACKEND_MODULE) {
-		EXPECT_EQ(0, region_left(name));	/* nothing left */
-	} else {
-		/* Portable: the names stay until the next controller. */
+	EXPECT_EQ(0, region_left(name));
+	/* The name is free again. */
+	{
 		struct shmipc_ctl *ctl;
 
-		EXPECT_EQ(1, region_left(name));
 		ASSERT_EQ(0, shmipc_ctl_create(name, 1, 256, &ctl));
 		EXPECT_EQ(0, shmipc_ctl_destroy(ctl));
 		EXPECT_EQ(0, region_left(name));
 	}
+}
+
+/* A controller killed with a dead controller's names still there
+ * (portable: as after a crash with no worker to clean up): the next
+ * create of the name removes them first. */
+TEST(create_replaces_dead_controller)
+{
+	struct shmipc_ctl *ctl;
+	char name[64];
+	pid_t pid;
+
+	lt_name(name, sizeof(name), "ctl");
+	pid = lt_fork();
+	if (pid == 0) {
+		if (shmipc_ctl_create(name, 2, 256, &ctl))
+			_exit(1);
+		raise(SIGKILL);
+	}
+	ASSERT_EQ(128 + SIGKILL, lt_reap(pid));
+	ASSERT_EQ(0, shmipc_ctl_create(name, 1, 256, &ctl));
+	EXPECT_EQ(-EBUSY, shmipc_ctl_unlink(name));
+	EXPECT_EQ(0, shmipc_ctl_destroy(ctl));
+	EXPECT_EQ(0, region_left(name));
+	EXPECT_EQ(-ENOENT, shmipc_ctl_unlink(name));
 }
 
 TEST(eight_workers_async)

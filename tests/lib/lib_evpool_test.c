@@ -1226,6 +1226,7 @@ TEST_F_TIMEOUT(evp, member_slots_reused_after_death, 60)
 	shmipc_evpool_close(extra);
 	kill(pid, SIGKILL);
 	EXPECT_EQ(128 + SIGKILL, lt_reap(pid));
+	ASSERT_EQ(0, lt_await_peers(self->r, 1));	/* death marked (module) */
 	for (i = 0; i < n; i++)
 		ASSERT_NE(NULL, p[i] = open_as(self, "ev", SHMIPC_PRODUCER));
 	EXPECT_EQ(-EUSERS, shmipc_evpool_open(self->r, "ev", SHMIPC_PRODUCER,

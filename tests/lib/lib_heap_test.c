@@ -14,6 +14,7 @@
 #include "lib_test.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 
 #define RSIZE	(18ULL << 20)
@@ -78,6 +79,23 @@ static uint64_t *hword64(FIXTURE_DATA(heap) *self, uint64_t at)
 	return (uint64_t *)(self->base + self->off + at);
 }
 
+/* The page table entry of the page of @off, and the state word of the
+ * 64-byte granule at @off (lib/heap_internal.h). */
+static uint32_t *page_entry(FIXTURE_DATA(heap) *self, uint64_t off)
+{
+	uint64_t data = self->off + *hword64(self, HH_DATA);
+
+	return hword(self, *hword64(self, HH_PAGETAB) +
+			   4 * ((off - data) / PAGE));
+}
+
+static uint32_t *state_word(FIXTURE_DATA(heap) *self, uint64_t off)
+{
+	uint64_t data = self->off + *hword64(self, HH_DATA);
+
+	return hword(self, *hword64(self, HH_STATES) + 4 * ((off - data) / 64));
+}
+
 /* A record's bytes: a pattern from @seed, the last 8 its checksum. */
 static void fill(void *p, uint64_t len, uint64_t seed)
 {
@@ -129,6 +147,20 @@ static void *rec_ptr(struct shmipc_heap *h, uint64_t off, uint64_t *size)
 		EXPECT_EQ(s_.total_bytes, s_.free_bytes +		\
 			  s_.cached_bytes + s_.used_bytes +		\
 			  s_.in_flight_bytes + s_.channel_bytes);	\
+	} while (0)
+
+/* The destroyed heap "h" is re-created in place (not at another size),
+ * reopened as self->h, and empty: only that handle, no page carved. */
+#define EXPECT_RECREATED_EMPTY(self) do {				\
+		struct shmipc_heap_stats r_;				\
+		EXPECT_EQ(-EEXIST, shmipc_heap_create((self)->r, "h",	\
+						      HSIZE / 2));	\
+		ASSERT_EQ(0, shmipc_heap_create((self)->r, "h", HSIZE));	\
+		ASSERT_EQ(0, shmipc_heap_open((self)->r, "h", &(self)->h)); \
+		EXPECT_ALL_FREE(self);					\
+		ASSERT_EQ(0, shmipc_heap_stats((self)->h, &r_));	\
+		EXPECT_EQ(1, r_.handles);				\
+		EXPECT_EQ(r_.total_bytes, r_.unassigned_bytes);		\
 	} while (0)
 
 /* A child's heap: open the region and the heap (exit code on failure). */
@@ -591,6 +623,141 @@ TEST_F_TIMEOUT(heap, threads_under_memory_pressure, 180)
 	EXPECT_EQ(0, shmipc_heap_close(small));
 }
 
+/*
+ * Threads of one handle, in a fixed order without synchronizing with
+ * each other (relaxed steps): A writes and frees a record of page 2; B
+ * runs out of memory and gives pages 1 (a free run) and 2 back; C cuts a
+ * run over pages 1-2 and writes it.  C must come after A's use of page 2
+ * through the heap alone: it acquired only page 1's state from B (its
+ * search reads the page entries relaxed), so the claim of page 2 itself
+ * must acquire B's release of it (a data race on page 2 for
+ * ThreadSanitizer otherwise).
+ */
+struct handoff {
+	struct shmipc_heap *h;
+	_Atomic int step;
+	uint64_t total, run_off;
+	int ret[3];
+};
+
+static void await_step(struct handoff *o, int step)
+{
+	/* Relaxed: the order of the steps, and no synchronization. */
+	while (atomic_load_explicit(&o->step, memory_order_relaxed) != step)
+		sched_yield();
+}
+
+static void *handoff_a(void *arg)
+{
+	struct handoff *o = arg;
+	uint64_t off;
+
+	await_step(o, 1);
+	o->ret[0] = shmipc_heap_alloc(o->h, 64, &off);
+	if (!o->ret[0]) {
+		fill(rec_ptr(o->h, off, NULL), 64, off);
+		o->ret[0] = shmipc_heap_free(o->h, off);
+	}
+	shmipc_heap_flush(o->h);
+	atomic_store_explicit(&o->step, 2, memory_order_relaxed);
+	return NULL;
+}
+
+static void *handoff_b(void *arg)
+{
+	struct handoff *o = arg;
+	uint64_t off;
+
+	await_step(o, 3);
+	o->ret[1] = shmipc_heap_alloc(o->h, o->total, &off);
+	atomic_store_explicit(&o->step, 4, memory_order_relaxed);
+	return NULL;
+}
+
+static void *handoff_c(void *arg)
+{
+	struct handoff *o = arg;
+
+	await_step(o, 4);
+	o->ret[2] = shmipc_heap_alloc(o->h, 2 * PAGE, &o->run_off);
+	if (!o->ret[2]) {
+		fill(rec_ptr(o->h, o->run_off, NULL), 2 * PAGE, 1);
+		o->ret[2] = shmipc_heap_free(o->h, o->run_off);
+	}
+	return NULL;
+}
+
+TEST_F(heap, run_cut_over_a_page_another_thread_gave_back)
+{
+	struct handoff o = { .h = self->h, .total = self->st0.total_bytes };
+	void *(*fn[3])(void *) = { handoff_a, handoff_b, handoff_c };
+	uint64_t pin, page1;
+	pthread_t t[3];
+	int i;
+
+	/* Page 0: a record we keep; page 1: a run we give back later. */
+	ASSERT_EQ(0, shmipc_heap_alloc(self->h, 128, &pin));
+	ASSERT_EQ(0, shmipc_heap_alloc(self->h, PAGE, &page1));
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, fn[i], &o));
+	atomic_store_explicit(&o.step, 1, memory_order_relaxed);
+	await_step(&o, 2);
+	ASSERT_EQ(0, shmipc_heap_free(self->h, page1));
+	atomic_store_explicit(&o.step, 3, memory_order_relaxed);
+	for (i = 0; i < 3; i++)
+		pthread_join(t[i], NULL);
+	EXPECT_EQ(0, o.ret[0]);
+	EXPECT_EQ(-ENOMEM, o.ret[1]);	/* page 0 is held */
+	EXPECT_EQ(0, o.ret[2]);
+	EXPECT_EQ(page1, o.run_off);	/* over pages 1 and 2 */
+	ASSERT_EQ(0, shmipc_heap_free(self->h, pin));
+	EXPECT_ALL_FREE(self);
+}
+
+/*
+ * A thread that took a word through a stale page entry (here written by
+ * hand: the 64-byte record at a + 64 of a page that was of that class
+ * before) holds it with the same state as its handle's dissolver.  When
+ * the dissolver gives the page back, it must leave that word alone: the
+ * stale taker gives it back, or keeps it if the page comes back with
+ * its class; nobody else may be handed that record meanwhile.
+ */
+TEST_F(heap, dissolver_spares_a_word_its_own_handle_took)
+{
+	uint64_t data = self->off + *hword64(self, HH_DATA);
+	uint64_t a, pin, off[64], stale;
+	uint32_t mine;
+	unsigned int i;
+	bool handed_out = false;
+
+	ASSERT_EQ(0, shmipc_heap_alloc(self->h, 4096, &a));	/* page 0 */
+	ASSERT_EQ(0, shmipc_heap_alloc(self->h, 128, &pin));	/* page 1 */
+	mine = *state_word(self, pin);				/* USED(us) */
+	ASSERT_EQ(0, shmipc_heap_free(self->h, a));
+	ASSERT_EQ(0, shmipc_heap_flush(self->h));
+	/* The second 64 bytes of the page: inside a 4 KiB record. */
+	stale = data + ((a - data) & ~(uint64_t)(PAGE - 1)) + 64;
+	*state_word(self, stale) = mine;
+	/* Out of memory: page 0 (all free) goes back to the unused pages. */
+	EXPECT_EQ(-ENOMEM, shmipc_heap_alloc(self->h, self->st0.total_bytes,
+					     &off[0]));
+	EXPECT_EQ(0, *page_entry(self, a));
+	EXPECT_EQ(mine, *state_word(self, stale));
+	/* Page 0 comes back as 64-byte records: that one is not free. */
+	for (i = 0; i < 64; i++) {
+		ASSERT_EQ(0, shmipc_heap_alloc(self->h, 64, &off[i]));
+		handed_out |= off[i] == stale;
+	}
+	EXPECT_FALSE(handed_out);
+	/* The stale taker keeps it: its class is back. */
+	EXPECT_EQ(0, shmipc_heap_free(self->h, stale));
+	for (i = 0; i < 64; i++)
+		if (off[i] != stale)
+			ASSERT_EQ(0, shmipc_heap_free(self->h, off[i]));
+	ASSERT_EQ(0, shmipc_heap_free(self->h, pin));
+	EXPECT_ALL_FREE(self);
+}
+
 static void *thread_cache_some(void *arg)
 {
 	struct tctx *c = arg;
@@ -1022,14 +1189,7 @@ TEST_F(heap, refcounted_destroy)
 	EXPECT_EQ(-EEXIST, shmipc_heap_create(self->r, "h", HSIZE));
 	EXPECT_EQ(0, shmipc_heap_close(h2));		/* the last: gone */
 	EXPECT_EQ(-EIDRM, shmipc_heap_open(self->r, "h", &h3));
-	/* Re-created in place: empty. */
-	EXPECT_EQ(-EEXIST, shmipc_heap_create(self->r, "h", HSIZE / 2));
-	ASSERT_EQ(0, shmipc_heap_create(self->r, "h", HSIZE));
-	ASSERT_EQ(0, shmipc_heap_open(self->r, "h", &self->h));
-	EXPECT_ALL_FREE(self);
-	ASSERT_EQ(0, shmipc_heap_stats(self->h, &st));
-	EXPECT_EQ(1, st.handles);
-	EXPECT_EQ(st.total_bytes, st.unassigned_bytes);
+	EXPECT_RECREATED_EMPTY(self);
 	ASSERT_EQ(0, shmipc_heap_alloc(self->h, 64, &off));
 	ASSERT_EQ(0, shmipc_heap_free(self->h, off));
 }
@@ -1047,9 +1207,25 @@ TEST_F_TIMEOUT(heap, destroy_with_dead_holder, 60)
 	EXPECT_EQ(0, shmipc_heap_close(self->h));
 	self->h = NULL;
 	EXPECT_EQ(-EIDRM, shmipc_heap_open(self->r, "h", &h3));
-	ASSERT_EQ(0, shmipc_heap_create(self->r, "h", HSIZE));
-	ASSERT_EQ(0, shmipc_heap_open(self->r, "h", &self->h));
-	EXPECT_ALL_FREE(self);
+	EXPECT_RECREATED_EMPTY(self);
+}
+
+/* A heap marked for destruction whose last holder is killed: nobody
+ * is left to close it, so re-creating it under the same name reclaims
+ * the dead holder; while that holder lives, the name is taken. */
+TEST_F_TIMEOUT(heap, recreate_reclaims_dead_holders, 60)
+{
+	struct shmipc_heap *h3 = NULL;
+	pid_t pid = spawn_holder(self->name, hold_records, 0);
+
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(0, shmipc_heap_destroy(self->h));
+	EXPECT_EQ(0, shmipc_heap_close(self->h));
+	self->h = NULL;
+	EXPECT_EQ(-EEXIST, shmipc_heap_create(self->r, "h", HSIZE));
+	EXPECT_EQ(-EIDRM, shmipc_heap_open(self->r, "h", &h3));
+	EXPECT_EQ(128 + SIGKILL, kill_holder(self->r, pid));
+	EXPECT_RECREATED_EMPTY(self);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1197,21 +1373,6 @@ TEST_F(heap, corrupt_header)
 }
 
 /* The page entry and state word of the record at @off. */
-static uint32_t *page_entry(FIXTURE_DATA(heap) *self, uint64_t off)
-{
-	uint64_t data = self->off + *hword64(self, HH_DATA);
-
-	return hword(self, *hword64(self, HH_PAGETAB) +
-			   4 * ((off - data) / PAGE));
-}
-
-static uint32_t *state_word(FIXTURE_DATA(heap) *self, uint64_t off)
-{
-	uint64_t data = self->off + *hword64(self, HH_DATA);
-
-	return hword(self, *hword64(self, HH_STATES) + 4 * ((off - data) / 64));
-}
-
 TEST_F_TIMEOUT(heap, corrupt_page_table_and_states, 60)
 {
 	struct shmipc_heap_stats st;

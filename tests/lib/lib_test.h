@@ -309,6 +309,33 @@ static inline int lt_await_stop(pid_t pid)
 }
 
 /*
+ * Reclaim what dead holders left in @h until only @handles slots are
+ * held (bounded by LT_SOON_MS): the records freed, or -errno.  The module
+ * notes a death in a work it queues at the exit, so a child that was
+ * just reaped can still look alive to one reclaim.
+ */
+static inline int lt_heap_reclaim_dead(struct shmipc_heap *h,
+				       uint32_t handles)
+{
+	uint64_t end = shmipc_deadline_in(LT_SOON_MS * LT_MS);
+	struct shmipc_heap_stats st;
+	int ret, freed = 0;
+
+	for (;;) {
+		ret = shmipc_heap_reclaim(h);
+		if (ret < 0)
+			return ret;
+		freed += ret;
+		ret = shmipc_heap_stats(h, &st);
+		if (ret)
+			return ret;
+		if (st.handles <= handles || shmipc_now_ns() >= end)
+			return freed;
+		lt_sleep_ms(1);
+	}
+}
+
+/*
  * A hostile peer's one-word change: write @val to the word @at bytes into
  * @o's object, expect @call to return @err, then put back the first @len
  * bytes of the object from @saved.

@@ -759,7 +759,7 @@ struct ctl_req {
 static const struct kp_target ctl_kps[] = {
 	{ SHMIPC_KP_CTL_POSTED, 0, "ctl_posted", 0 },
 	{ SHMIPC_KP_CTL_ACKED, 1, "ctl_acked", 0 },	/* 1: worker 0 */
-	{ SHMIPC_KP_CTL_REPLIED, 1, "ctl_replied", 0 },
+	{ SHMIPC_KP_CTL_COMMITTED, 1, "ctl_committed", 0 },
 };
 
 /* The answer a worker gives to @req. */
@@ -1252,12 +1252,6 @@ TEST_F_TIMEOUT(torture, kill_points, 600)
 	ksft_print_msg("%s: seed %#" PRIx64 "\n", t->p->name, run_seed());
 	for (k = 0; k < t->p->nkps; k++) {
 		t->kp = &t->p->kps[k];
-		/* Open: on the module backend, a worker killed between
-		 * committing its first reply (a new generation of the reply
-		 * buffer) and counting it leaves the controller waiting
-		 * until its deadline. */
-		if (on_vm() && t->kp->kp == SHMIPC_KP_CTL_REPLIED)
-			continue;
 		fired = ty.kp_fired;
 		for (i = 0; i < reps; i++) {
 			unsigned int n = k * reps + i;

@@ -97,6 +97,7 @@ struct bench_opts {
 	unsigned int placements; /* bit per enum placement to run */
 	const char *json_path;	/* JSON lines go there (NULL: none) */
 	const char *filter;	/* run rows whose "transport/bench" has it */
+	const char *skip;	/* ... and none of these (comma-separated) */
 	size_t lat_sizes[BENCH_MAX_SIZES];
 	int n_lat_sizes;
 	size_t tput_sizes[BENCH_MAX_SIZES];
@@ -133,6 +134,12 @@ struct trial;
  */
 struct transport {
 	const char *name;
+	/* Can it carry messages of @msg_size bytes here (NULL: any)?  Rows
+	 * of sizes it cannot are not run. */
+	bool (*carries)(size_t msg_size);
+	/* Once per run, before its first row / at the end (a daemon). */
+	int (*start)(void);
+	void (*stop)(void);
 	/* Bytes of anonymous shared memory it needs (trial->scratch). */
 	size_t (*scratch_bytes)(const struct trial *t);
 	/* Parent, before the fork / after the children ended. */
@@ -238,6 +245,8 @@ int report_open(const struct bench_opts *o, const char *backend);
 void report_section(enum placement p, const char *note);
 void report_row(const struct row *row);
 int report_close(void);
+/* targets.c: issue 6's targets as met / missed, after the table. */
+void report_targets(const struct row *rows, size_t n);
 void row_init(struct row *row, const char *bench, const char *transport,
 	      enum placement p, size_t msg_size);
 
@@ -253,6 +262,11 @@ void *msg_alloc(const struct trial *t, unsigned int n);
 
 /* The transports and patterns. */
 extern const struct transport tr_cacheline, tr_futex, tr_spsc, tr_mpmc;
+extern const struct transport tr_evpool;	/* tr_evpool.c */
+/* What users would pick instead (tr_pipe.c, tr_sock.c, tr_eventfd.c,
+ * tr_mq.c; tr_boostmq.c and tr_iceoryx.c where their libraries are). */
+extern const struct transport tr_pipe, tr_unix_stream, tr_unix_dgram;
+extern const struct transport tr_eventfd, tr_mq, tr_boostmq, tr_iceoryx;
 extern const struct pattern pat_latency, pat_rtt, pat_wake;
 extern const struct pattern pat_stream, pat_memcpy;
 

@@ -5,11 +5,16 @@
  *
  *   chanbench [--time-ms N] [--warmup-ms N] [--gap-us N] [--max-samples N]
  *             [--repeat N] [--placement same|cross|both] [--cpus A,B] [--filter TEXT]
+ *             [--skip LIST]
  *             [--lat-sizes LIST] [--tput-sizes LIST] [--json FILE]
  *
  * Rows (see cases[]): the baselines first (a bare cache-line ping-pong,
- * a bare futex ping-pong and wake-up, memcpy), then the SPSC and MPMC
- * channels, each with its ratio to the matching baseline row.  Every
+ * a bare futex ping-pong and wake-up, memcpy), then what users would
+ * pick instead (pipe, Unix sockets, eventfd + shared memory, POSIX and
+ * Boost message queues, iceoryx), then the SPSC and MPMC channels and the
+ * event-buffer pool, each
+ * with its ratio to the matching baseline row; at the end, issue 6's
+ * targets as met or missed (targets.c).  Every
  * row runs in both placements (all processes on one CPU; alternating
  * between two CPUs), except spinning rows, which only mean something
  * with a CPU per process and are skipped on one CPU.  Each row is run
@@ -48,6 +53,28 @@ struct bench_case {
 #define FUTEX_RTT "futex/rtt-blocking"
 #define FUTEX_WAKE "futex/wake-blocking"
 #define MEMCPY "memcpy/bandwidth"
+#define PIPE_TPUT "pipe/throughput-blocking"
+
+/* The rows of a transport with blocking calls. */
+#define BLOCKING(tr)							\
+	PP("rtt-blocking", &pat_rtt, MODE_BLOCKING, tr, SIZES_LAT,	\
+	   FUTEX_RTT),							\
+	PP("wake-blocking", &pat_wake, MODE_BLOCKING, tr, SIZES_FIRST,	\
+	   FUTEX_WAKE),							\
+	PP("throughput-blocking", &pat_stream, MODE_BLOCKING, tr,	\
+	   SIZES_TPUT, MEMCPY)
+
+/* ... and of one with non-blocking calls too. */
+#define CHANNEL(tr)							\
+	PP("latency-polled", &pat_latency, MODE_POLLED, tr, SIZES_LAT,	\
+	   CACHELINE),							\
+	BLOCKING(tr),							\
+	PP("throughput-polled", &pat_stream, MODE_POLLED, tr,		\
+	   SIZES_TPUT, MEMCPY)
+
+#define ZEROCOPY(tr)							\
+	PP("throughput-zerocopy", &pat_stream, MODE_ZEROCOPY, tr,	\
+	   SIZES_TPUT, PIPE_TPUT)
 
 /* In order: every baseline before the rows compared to it. */
 static const struct bench_case cases[] = {
@@ -58,35 +85,32 @@ static const struct bench_case cases[] = {
 	PP("wake-blocking", &pat_wake, MODE_BLOCKING, &tr_futex, SIZES_FIRST,
 	   NULL),
 
-	PP("latency-polled", &pat_latency, MODE_POLLED, &tr_spsc, SIZES_LAT,
-	   CACHELINE),
-	PP("rtt-blocking", &pat_rtt, MODE_BLOCKING, &tr_spsc, SIZES_LAT,
-	   FUTEX_RTT),
-	PP("wake-blocking", &pat_wake, MODE_BLOCKING, &tr_spsc, SIZES_FIRST,
-	   FUTEX_WAKE),
-	PP("throughput-polled", &pat_stream, MODE_POLLED, &tr_spsc, SIZES_TPUT,
-	   MEMCPY),
-	PP("throughput-blocking", &pat_stream, MODE_BLOCKING, &tr_spsc,
-	   SIZES_TPUT, MEMCPY),
+	/* What users would pick instead. */
+	BLOCKING(&tr_pipe),
+	BLOCKING(&tr_unix_stream),
+	BLOCKING(&tr_unix_dgram),
+	BLOCKING(&tr_eventfd),
+	BLOCKING(&tr_mq),
+#ifdef CHANBENCH_BOOST
+	CHANNEL(&tr_boostmq),
+#endif
+#ifdef CHANBENCH_ICEORYX
+	CHANNEL(&tr_iceoryx),
+	ZEROCOPY(&tr_iceoryx),
+#endif
+
+	CHANNEL(&tr_spsc),
 	PP("throughput-burst32", &pat_stream, MODE_BURST, &tr_spsc, SIZES_TPUT,
 	   MEMCPY),
-	PP("throughput-zerocopy", &pat_stream, MODE_ZEROCOPY, &tr_spsc,
-	   SIZES_TPUT, MEMCPY),
+	ZEROCOPY(&tr_spsc),
 
-	PP("latency-polled", &pat_latency, MODE_POLLED, &tr_mpmc, SIZES_LAT,
-	   CACHELINE),
-	PP("rtt-blocking", &pat_rtt, MODE_BLOCKING, &tr_mpmc, SIZES_LAT,
-	   FUTEX_RTT),
-	PP("wake-blocking", &pat_wake, MODE_BLOCKING, &tr_mpmc, SIZES_FIRST,
-	   FUTEX_WAKE),
-	PP("throughput-polled", &pat_stream, MODE_POLLED, &tr_mpmc, SIZES_TPUT,
-	   MEMCPY),
-	PP("throughput-blocking", &pat_stream, MODE_BLOCKING, &tr_mpmc,
-	   SIZES_TPUT, MEMCPY),
+	CHANNEL(&tr_mpmc),
 	{ "throughput-blocking-2x2", &pat_stream, MODE_BLOCKING, &tr_mpmc,
 	  SIZES_TPUT, 2, 2, MEMCPY },
-	PP("throughput-zerocopy", &pat_stream, MODE_ZEROCOPY, &tr_mpmc,
-	   SIZES_TPUT, MEMCPY),
+	ZEROCOPY(&tr_mpmc),
+
+	CHANNEL(&tr_evpool),
+	ZEROCOPY(&tr_evpool),
 };
 
 /* Rows measured so far: the baselines are looked up among them. */
@@ -157,6 +181,31 @@ static bool better(const struct bench_case *c, const struct row *a,
 	return a->p50_ns < b->p50_ns;
 }
 
+/* Transports started (their daemon), stopped at the end. */
+static const struct transport *started[8];
+static int n_started;
+
+static int start_transport(const struct transport *tr)
+{
+	int i, ret;
+
+	for (i = 0; i < n_started; i++)
+		if (started[i] == tr)
+			return 0;
+	if (n_started == (int)(sizeof(started) / sizeof(started[0])))
+		return -ENOSPC;
+	ret = tr->start();
+	if (!ret)
+		started[n_started++] = tr;
+	return ret;
+}
+
+static void stop_transports(void)
+{
+	while (n_started)
+		started[--n_started]->stop();
+}
+
 /* The best of --repeat runs of one row. */
 static void run_case(const struct bench_opts *o, const struct bench_case *c,
 		     enum placement p, size_t msg_size)
@@ -170,11 +219,16 @@ static void run_case(const struct bench_opts *o, const struct bench_case *c,
 		.opts = o,
 	};
 	struct row row, run;
-	int i;
+	int i, err = c->tr && c->tr->start ? start_transport(c->tr) : 0;
 
 	for (i = 0; i < t.nsides; i++)
 		t.cpu[i] = o->cpus[p == PLACE_CROSS_CPU ? i % 2 : 0];
-	for (i = 0; i < o->repeat; i++) {
+	if (err) {
+		row_init(&row, c->bench, case_transport(c), p, msg_size);
+		row.err = err;
+		snprintf(row.what, sizeof(row.what), "start");
+	}
+	for (i = 0; !err && i < o->repeat; i++) {
 		row_init(&run, c->bench, case_transport(c), p, msg_size);
 		t.index = index++;
 		run_trial(&t, &run);
@@ -191,12 +245,29 @@ static void run_case(const struct bench_opts *o, const struct bench_case *c,
 	}
 }
 
+/* Does @key contain one of the comma-separated items of @list? */
+static bool skipped(const char *list, const char *key)
+{
+	const char *p = list;
+
+	while (p && *p) {
+		size_t len = strcspn(p, ",");
+		const char *k;
+
+		for (k = key; len && *k; k++)
+			if (!strncmp(k, p, len))
+				return true;
+		p += len + (p[len] == ',');
+	}
+	return false;
+}
+
 static bool wanted(const struct bench_opts *o, const struct bench_case *c)
 {
 	char k[80];
 
 	snprintf(k, sizeof(k), "%s/%s", case_transport(c), c->bench);
-	return !o->filter || strstr(k, o->filter);
+	return (!o->filter || strstr(k, o->filter)) && !skipped(o->skip, k);
 }
 
 static void run_placement(const struct bench_opts *o, enum placement p)
@@ -218,7 +289,9 @@ static void run_placement(const struct bench_opts *o, enum placement p)
 		n = c->sizes == SIZES_TPUT ? o->n_tput_sizes :
 		    c->sizes == SIZES_LAT ? o->n_lat_sizes : 1;
 		for (s = 0; s < n; s++)
-			run_case(o, c, p, sizes[s]);
+			if (!c->tr || !c->tr->carries ||
+			    c->tr->carries(sizes[s]))
+				run_case(o, c, p, sizes[s]);
 	}
 }
 
@@ -226,7 +299,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: chanbench [options]\n"
-		"  --time-ms N         measured time per row (default 200)\n"
+		"  --time-ms N         measured time per row (default 100)\n"
 		"  --warmup-ms N       unmeasured run before it (default 20)\n"
 		"  --gap-us N          wake rows: pause before each message, longer than\n"
 		"                      the receiver's spin before it sleeps (default 500)\n"
@@ -235,8 +308,10 @@ static void usage(FILE *f)
 		"  --placement P       same, cross or both (default both)\n"
 		"  --cpus A,B          the two CPUs (default: the first two allowed)\n"
 		"  --filter TEXT       only rows whose transport/bench contains TEXT\n"
-		"  --lat-sizes LIST    latency message sizes (default 8,64,4096)\n"
-		"  --tput-sizes LIST   throughput message sizes (default 8,4096)\n"
+		"  --skip LIST         no rows whose transport/bench contains an item of\n"
+		"                      LIST (comma-separated)\n"
+		"  --lat-sizes LIST    latency message sizes (default 8,64,4096,65536,1048576)\n"
+		"  --tput-sizes LIST   throughput message sizes (default the same)\n"
 		"  --json FILE         also write one JSON object per row to FILE\n"
 		"Sizes: %u..%u bytes.  Markdown table on stdout.\n",
 		BENCH_MSG_MIN, BENCH_MSG_MAX);
@@ -283,6 +358,7 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 		{ "placement", required_argument, NULL, 'p' },
 		{ "cpus", required_argument, NULL, 'c' },
 		{ "filter", required_argument, NULL, 'f' },
+		{ "skip", required_argument, NULL, 'x' },
 		{ "lat-sizes", required_argument, NULL, 'l' },
 		{ "tput-sizes", required_argument, NULL, 's' },
 		{ "json", required_argument, NULL, 'j' },
@@ -338,6 +414,9 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 		case 'f':
 			o->filter = optarg;
 			break;
+		case 'x':
+			o->skip = optarg;
+			break;
 		case 'l':
 			ok = parse_list(optarg, o->lat_sizes, &o->n_lat_sizes,
 					BENCH_MSG_MIN, BENCH_MSG_MAX);
@@ -375,16 +454,16 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 int main(int argc, char **argv)
 {
 	struct bench_opts o = {
-		.time_ns = 200 * 1000000ULL,
+		.time_ns = 100 * 1000000ULL,
 		.warmup_ns = 20 * 1000000ULL,
 		.gap_ns = 500 * 1000ULL,
 		.max_samples = 1000000,
 		.repeat = 3,
 		.placements = (1U << PLACE_SAME_CPU) | (1U << PLACE_CROSS_CPU),
-		.lat_sizes = { 8, 64, 4096 },
-		.n_lat_sizes = 3,
-		.tput_sizes = { 8, 4096 },
-		.n_tput_sizes = 2,
+		.lat_sizes = { 8, 64, 4096, 65536, 1048576 },
+		.n_lat_sizes = 5,
+		.tput_sizes = { 8, 64, 4096, 65536, 1048576 },
+		.n_tput_sizes = 5,
 	};
 	int backend, ret;
 
@@ -426,6 +505,8 @@ int main(int argc, char **argv)
 			run_placement(&o, PLACE_CROSS_CPU);
 		}
 	}
+	stop_transports();
+	report_targets(done_rows, n_done);
 	if (report_close()) {
 		fprintf(stderr, "chanbench: writing %s: %s\n", o.json_path,
 			strerror(errno));

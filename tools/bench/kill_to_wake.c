@@ -3,7 +3,9 @@
  * kill-to-wake: time from kill(SIGKILL) of a peer to the survivor's
  * wake-up, in the VM.  Not a test: it asserts nothing, it reports.
  *
- *   wait   the survivor sleeps in SHMIPC_IOC_WAIT naming the peer
+ *   wait   the survivor sleeps in SHMIPC_IOC_WAIT naming the peer (which
+ *          owns a word, as the library's peers do, so its death stays
+ *          marked until the survivor's RECLAIM)
  *   poll   the survivor sleeps in poll() on its region fd (DEATH event)
  *   pidfd  baseline: poll() on a pidfd of the peer, the kernel's own
  *          exit notification (what a userspace-only design can use)
@@ -165,7 +167,17 @@ int main(int argc, char **argv)
 				struct shmipc_attach a = { 0 };
 
 				pin(1);
-				if (ioctl(fd, SHMIPC_IOC_ATTACH, &a))
+				/* An owned word keeps the death marked until
+				 * our RECLAIM: a WAIT that comes after the
+				 * kill (a slow VM) still sees it, as poll()
+				 * and a pidfd do; without one the module
+				 * forgets the dead peer (-ESRCH). */
+				struct shmipc_own o = {
+					.offset = 64 + 4 * (uint64_t)(t % 900),
+				};
+
+				if (ioctl(fd, SHMIPC_IOC_ATTACH, &a) ||
+				    ioctl(fd, SHMIPC_IOC_OWN, &o))
 					_exit(1);
 				peer = a.peer_id;
 				if (write(ready[1], &peer, sizeof(peer)) < 0)
@@ -213,6 +225,13 @@ int main(int argc, char **argv)
 			waitpid(child, NULL, 0);
 			if (pidfd >= 0)
 				close(pidfd);
+			{
+				/* Forget the dead peer (its word stays marked:
+				 * the next trial owns another one). */
+				struct shmipc_reclaim rc = { .peer_id = peer };
+
+				ioctl(fd, SHMIPC_IOC_RECLAIM, &rc);
+			}
 			while (read(fd, ev, sizeof(ev)) > 0)
 				;	/* drop the DEATH */
 		}

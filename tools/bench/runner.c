@@ -84,7 +84,11 @@ static void run_side(struct trial *t, int side, int ready_rd, int go_wr)
 	ret = t->pat->side(t, side);
 	if (t->tr && t->tr->detach)
 		t->tr->detach(t);
-	_exit(ret ? 1 : 0);
+	/* exit(), not _exit(): a transport's library may say goodbye in
+	 * its destructors (an iceoryx runtime deregisters from RouDi, which
+	 * otherwise signals the gone process at its shutdown, and aborts).
+	 * Nothing is buffered: the parent flushed before the fork. */
+	exit(ret ? 1 : 0);
 }
 
 static void kill_all(const pid_t *pids, int n)

@@ -39,9 +39,10 @@ int shmipc_trial_setup(struct trial *t, uint32_t chans,
 {
 	uint32_t cap = bench_capacity(t->msg_size), i;
 	/* Header, then per channel its ring header, the MPMC handle
-	 * registry (64 entries) and slots (with the MPMC per-slot header),
+	 * registry (64 entries) and slots (with the MPMC per-slot header, or
+	 * an event pool's 64-byte descriptor and 64-byte-rounded buffer),
 	 * with room to spare for alignment. */
-	size_t slot = ((t->msg_size + 7) & ~(size_t)7) + 16;
+	size_t slot = ((t->msg_size + 7) & ~(size_t)7) + 128;
 	size_t size = SHMIPC_REGION_HDR_SIZE +
 		      chans * (65536 + (size_t)cap * slot);
 	struct region_state *st = calloc(1, sizeof(*st));

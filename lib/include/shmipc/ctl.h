@@ -21,6 +21,8 @@
  * the death.  Portable backend: the controller probes the workers' pids
  * (pidfd) every SHMIPC_PORTABLE_SLICE_MS while it waits, and reaps its
  * spawned children (waitpid): a death is noticed within that slice.
+ * A reply the worker committed before it died is the transition's
+ * outcome (0), even if the death is seen first.
  *
  * Layout.  The controller creates one region, named by the user, that
  * holds a table of worker slots and, for each slot, a pair of growable
@@ -48,9 +50,17 @@
  * -EOWNERDEAD at once (module; portable: within a slice) and should exit.
  * Module: the region and its buffers go with the last handle, so nothing
  * is left once the workers exit.  Portable: POSIX names outlive crashes;
- * the next shmipc_ctl_create() of the same name removes a region whose
- * controller is dead (and its buffers' names) before creating it again,
- * and shmipc_ctl_unlink() does it on request.
+ * the first worker that sees its controller dead in shmipc_worker_next()
+ * removes them, the next shmipc_ctl_create() of the same name removes a
+ * region whose controller is dead (and its buffers' names) before
+ * creating it again, and shmipc_ctl_unlink() does it on request.
+ *
+ * Hostile peers.  Workers and controller validate every shared word
+ * they use (header, slot words, the buffers' control blocks, message
+ * headers and lengths): what cannot be is -EBADMSG, never a crash or an
+ * endless wait.  A worker can still lie about itself: a slot word that
+ * names another peer makes an attached worker look dead, a spawned one
+ * is judged by waitpid only.
  *
  * Thread-safety: a controller (and its worker handles) is used by one
  * thread at a time; a worker handle likewise.  The controller reaps the
@@ -255,7 +265,9 @@ int shmipc_worker_next(struct shmipc_worker *w, unsigned int *kind,
  * needs a larger buffer than before, this waits until the controller has
  * taken it (else it would be lost with the buffer if this process died
  * right after).  Errors: -EINVAL (no request held), -EMSGSIZE,
- * -EOWNERDEAD / -EPIPE (the controller went), the buffer's errors.
+ * -EOWNERDEAD / -EPIPE (the controller went), -EBADMSG (our previous
+ * reply is still not taken: the controller broke the protocol), the
+ * buffer's errors.
  */
 int shmipc_worker_reply(struct shmipc_worker *w, const void *data,
 			size_t len);

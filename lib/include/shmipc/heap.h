@@ -135,8 +135,11 @@ struct shmipc_heap_channel;
  * Create the heap @key in @r's directory, @size bytes
  * (>= SHMIPC_HEAP_SIZE_MIN, e.g. most of the region) taken from the
  * region's bump heap.  If @key names a heap that was destroyed and has
- * the same @size, it is re-initialized in place instead.  Errors:
- * -EINVAL, -EEXIST (the key exists: a live heap or another object),
+ * the same @size, it is re-initialized in place instead; so is one
+ * marked for destruction whose remaining holders are all dead (their
+ * slots are reclaimed first).  Errors: -EINVAL, -EEXIST (the key exists:
+ * a heap not marked, or marked but still held by a live handle, or
+ * another object),
  * -ENOMEM, -ENOSPC, -EBADMSG (as shmipc_dir_alloc()), -EAGAIN (a
  * re-initialization by another process is in progress).  Process-safe.
  */

@@ -136,7 +136,8 @@ int shmipc_inspect_peers(const struct shmipc_inspect *in,
 
 struct shmipc_object_stat {
 	char key[SHMIPC_KEY_LEN_MAX + 1];
-	/* "spsc", "mpmc", ... by the magic at its offset; "object" if none */
+	/* by the magic at its offset: "spsc", "mpmc", "heap", "evpool",
+	 * "growbuf", "ctl"; "object" if none */
 	char type[SHMIPC_OBJECT_TYPE_LEN];
 	uint64_t offset;	/* from the region base */
 	uint64_t size;		/* bytes */
@@ -144,7 +145,12 @@ struct shmipc_object_stat {
 	uint32_t slot_size;	/* QUEUE: bytes per message */
 	uint64_t capacity;	/* QUEUE: messages */
 	uint64_t fill;		/* QUEUE: messages queued (a snapshot) */
-	char detail[SHMIPC_OBJECT_DETAIL_LEN]; /* one line, type-specific */
+	/* one line, type-specific: spsc/growbuf: its two ends; mpmc: who
+	 * sleeps; heap: free of total bytes, records used, channels;
+	 * evpool (a QUEUE: fill = Full buffers): buffers per state; growbuf:
+	 * generation, last message length, whether it was read; ctl: the
+	 * controller and each worker slot (alive / dead with pid, none) */
+	char detail[SHMIPC_OBJECT_DETAIL_LEN];
 };
 
 /*

@@ -14,9 +14,11 @@
  *   echo        nothing special
  *   crash       exit 3 before opening the slot (KIND ignored)
  *   die-before  SIGKILL itself before replying
- *   die-unrung  SIGKILL itself after committing its reply, before it
- *               counts it and rings the doorbell (a kill point)
  *   die-after   SIGKILL itself right after replying
+ *   die-acked   SIGKILLed inside its reply, between the ack of the
+ *               request and the commit of the reply (a kill point)
+ *   die-committed  SIGKILLed inside its reply, after the commit and
+ *               before the count that tells the controller
  *   hang        never reply (sleeps until killed)
  * Exit codes: 0 clean end, 3 crash mode, 10 + -errno of a failed call.
  */
@@ -29,9 +31,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "shmipc.h"
-#include "internal.h"	/* kill points (test builds) */
+#include "internal.h"	/* the kill points of the test build */
 #include "ctl_test.h"
+
+/* SIGKILL this process at the next pass through @kp. */
+static void arm(enum shmipc_kill_point kp)
+{
+	atomic_store(&shmipc_test_kp_skip, 0);
+	atomic_store(&shmipc_test_kp_signal, SIGKILL);
+	atomic_store(&shmipc_test_kp, (int)kp);
+}
 
 int main(int argc, char **argv)
 {
@@ -71,11 +80,13 @@ int main(int argc, char **argv)
 			armed = false;
 		if (act && !strcmp(mode, "die-before"))
 			raise(SIGKILL);
-		if (act && !strcmp(mode, "die-unrung"))
-			atomic_store(&shmipc_test_kp, SHMIPC_KP_CTL_REPLIED);
 		if (act && !strcmp(mode, "hang"))
 			for (;;)
 				pause();
+		if (act && !strcmp(mode, "die-acked"))
+			arm(SHMIPC_KP_CTL_ACKED);
+		if (act && !strcmp(mode, "die-committed"))
+			arm(SHMIPC_KP_CTL_COMMITTED);
 		if (len > CTL_TEST_MAX)
 			len = CTL_TEST_MAX;
 		memcpy(out, &hdr, sizeof(hdr));
