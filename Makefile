@@ -27,6 +27,7 @@ tests: ksrc
 	else echo "tests: no tests/Makefile yet, nothing to build"; fi
 	$(MAKE) -C lib
 	$(MAKE) -C tests/lib
+	$(MAKE) -C tests/fuzz
 	$(MAKE) -C tools
 	$(MAKE) -C tests/cli
 	$(MAKE) -C tools/bench host

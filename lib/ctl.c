@@ -517,6 +517,7 @@ int shmipc_ctl_send_async(struct shmipc_ctl_worker *w, unsigned int kind,
 		w->seq--;
 		return ret;
 	}
+	shmipc_test_kill_point(SHMIPC_KP_CTL_POSTED);
 	w->in_flight = true;
 	return 0;
 }

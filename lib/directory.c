@@ -268,12 +268,20 @@ void shmipc_obj_publish(struct shmipc_obj_hdr *h, uint32_t magic)
 	atomic_store_explicit(&h->magic, magic, memory_order_release);
 }
 
+int shmipc_obj_find(const struct shmipc_region *r, const char *key,
+		    uint64_t *off, uint64_t *size)
+{
+	int ret = shmipc_dir_find(r, key, off, size);
+
+	return ret ? ret : *off % 64 ? -EBADMSG : 0;
+}
+
 int shmipc_obj_open(const struct shmipc_region *r, const char *key,
 		    uint32_t magic, uint32_t hdr_size, uint64_t *off,
 		    uint64_t *size, struct shmipc_obj_hdr **hdr)
 {
 	struct shmipc_obj_hdr *h;
-	int ret = shmipc_dir_find(r, key, off, size);
+	int ret = shmipc_obj_find(r, key, off, size);
 
 	if (ret)
 		return ret;

@@ -87,7 +87,7 @@ int ends_find(struct shmipc_region *r, const char *key, enum shmipc_role role,
 
 	if (!r || (role != SHMIPC_PRODUCER && role != SHMIPC_CONSUMER))
 		return -EINVAL;
-	ret = shmipc_dir_find(r, key, off, size);
+	ret = shmipc_obj_find(r, key, off, size);
 	if (ret)
 		return ret;
 	return *size < min ? -EBADMSG : 0;

@@ -74,7 +74,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifndef EVP_LOCK_SPINS	/* the fuzz harness (tests/fuzz) polls less */
 #define EVP_LOCK_SPINS	4096U		/* lock polls before a non-blocking -EAGAIN */
+#endif
 #define EVP_SLICE_NS	(SHMIPC_PORTABLE_SLICE_MS * 1000000ULL)
 
 /* What a try needs and tells the blocking loop. */
@@ -479,6 +481,7 @@ static int claim_locked(struct shmipc_evpool *p, struct evp_op *op)
 	next = w_next(ew, ST_WRITING, (unsigned int)p->me + 1, 0);
 	if (!word_cas(p, (uint32_t)empty, &ew, next))
 		return -EAGAIN;
+	shmipc_test_kill_point(SHMIPC_KP_EVP_CLAIMED);
 	/* Release, for stable_read(); the others are relaxed: published by
 	 * our CAS that lets the buffer go. */
 	atomic_store_explicit(&p->d[empty].seq, op->seq, memory_order_release);
@@ -522,6 +525,7 @@ static int try_write(struct shmipc_evpool *p, struct evp_op *op)
 		ret = lock_create(p, op->deadline, &lk);
 		if (ret)
 			return ret;
+		shmipc_test_kill_point(SHMIPC_KP_EVP_LOCKED);
 		ret = claim_locked(p, op);
 		unlock_create(p, lk);
 		if (ret != -EAGAIN || op->full || op->wait_member >= 0)
@@ -655,6 +659,7 @@ int shmipc_evpool_frag_commit(struct shmipc_evpool *p)
 				      shmipc_round8(p->held_size),
 			      memory_order_relaxed);
 	atomic_store_explicit(&d->frags, frags + 1, memory_order_relaxed);
+	shmipc_test_kill_point(SHMIPC_KP_EVP_FRAG_ADDED);
 	p->held = -1;
 	if (frags + 1 == exp) {
 		ret = evp_publish_full(p, b, p->held_word, 0);
@@ -807,6 +812,7 @@ static int take_one(struct shmipc_evpool *p, const struct evp_pick *pk,
 
 	if (!word_cas(p, pk->b, &w, next))
 		return -EAGAIN;
+	shmipc_test_kill_point(SHMIPC_KP_EVP_TAKEN);
 	count(p, C_TAKEN);
 	ret = describe(p, pk->b, next, pk->seq, next, ev);
 	/* Nobody can read it: drop it. */

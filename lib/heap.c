@@ -239,6 +239,7 @@ static int claim_in_page(struct shmipc_heap *h, uint32_t p, int cls,
 			    s, &v, want, memory_order_acquire,
 			    memory_order_relaxed))
 			continue;
+		shmipc_test_kill_point(SHMIPC_KP_HEAP_CLAIMED);
 		/* Still a page of our class?  (It may have been given back
 		 * to the unused pages since we read its entry: then what
 		 * we took is not a record of that class: undo.) */
@@ -1410,7 +1411,7 @@ int shmipc_heap_create(struct shmipc_region *r, const char *key,
 		return -EINVAL;
 	ret = shmipc_dir_alloc(r, key, size, 4096, &off);
 	if (ret == -EEXIST) {
-		if (shmipc_dir_find(r, key, &off, &found) || found != size)
+		if (shmipc_obj_find(r, key, &off, &found) || found != size)
 			return -EEXIST;
 		return heap_recreate(r, off, size);
 	}
@@ -1494,7 +1495,7 @@ int shmipc_heap_open(struct shmipc_region *r, const char *key,
 	if (!r || !out)
 		return -EINVAL;
 	*out = NULL;
-	ret = shmipc_dir_find(r, key, &off, &size);
+	ret = shmipc_obj_find(r, key, &off, &size);
 	if (ret)
 		return ret;
 	ret = hdr_check(r, off, size, &l);

@@ -240,6 +240,7 @@ int heap_cache_free(struct shmipc_heap *h, const struct heap_rec *rec,
 
 		return ret ? ret : -EINVAL;
 	}
+	shmipc_test_kill_point(SHMIPC_KP_HEAP_CACHED);
 	m->off[m->n++] = off;
 	return 0;
 }

@@ -422,6 +422,7 @@ static int send_one(struct shmipc_heap_channel *ch, uint64_t off,
 		ret = heap_check_state(h, used, heap_mine(h, RS_USED));
 		return ret ? ret : -EINVAL;
 	}
+	shmipc_test_kill_point(SHMIPC_KP_HEAP_FLIGHT);
 	ret = wait ? shmipc_mpmc_send(ch->q, &off, deadline_ns) :
 		     shmipc_mpmc_try_send(ch->q, &off);
 	if (ret) {
@@ -448,6 +449,7 @@ static int recv_one(struct shmipc_heap_channel *ch, uint64_t *off,
 		     shmipc_mpmc_try_recv(ch->q, &o);
 	if (ret)
 		return ret;
+	shmipc_test_kill_point(SHMIPC_KP_HEAP_DEQUEUED);
 	flight = RS_MAKE(RS_FLIGHT, ch->chan, ch->gen);
 	/* Acquire: the sender's writes to the record before our reads. */
 	if (heap_locate(ch->h, o, &rec) ||

@@ -25,7 +25,11 @@
  * written by a hostile peer: readers check it before use. */
 
 #define RHDR_MAGIC	0x52504853U	/* "SHPR" little-endian */
+/* How long an opener waits for a creator to publish a header (the fuzz
+ * harness, tests/fuzz, builds with 0: one look, no sleep). */
+#ifndef RHDR_INIT_WAIT_MS
 #define RHDR_INIT_WAIT_MS 1000
+#endif
 
 /*
  * The portable backend's peer table.  A slot is claimed through its owner
@@ -259,6 +263,17 @@ enum shmipc_kill_point {
 	SHMIPC_KP_RECV_DONE,	/* mpmc: released, producers not woken */
 	SHMIPC_KP_REPAIRED,	/* mpmc: slot repaired, cursor / wakes not */
 	SHMIPC_KP_USER_TAKEN,	/* mpmc: registry entry taken, gen not */
+	SHMIPC_KP_SPSC_COPIED,	/* spsc: slots copied, cursor not published */
+	SHMIPC_KP_SPSC_PUBLISHED, /* spsc: published, call not returned */
+	SHMIPC_KP_HEAP_CLAIMED,	/* heap: record's state taken, not returned */
+	SHMIPC_KP_HEAP_CACHED,	/* heap: record CACHED, not in the magazine */
+	SHMIPC_KP_HEAP_FLIGHT,	/* heap send: record IN_FLIGHT, not queued */
+	SHMIPC_KP_HEAP_DEQUEUED, /* heap recv: dequeued, still IN_FLIGHT */
+	SHMIPC_KP_EVP_LOCKED,	/* evpool: creation lock held */
+	SHMIPC_KP_EVP_CLAIMED,	/* evpool: buffer WRITING, descriptor not set */
+	SHMIPC_KP_EVP_FRAG_ADDED, /* evpool: fragment counted, not let go */
+	SHMIPC_KP_EVP_TAKEN,	/* evpool: buffer READING, not described */
+	SHMIPC_KP_CTL_POSTED,	/* ctl: request committed, not in flight */
 	SHMIPC_KP_CTL_ACKED,	/* ctl worker: request acked, no reply */
 	SHMIPC_KP_CTL_COMMITTED, /* ctl worker: reply committed, not counted */
 	SHMIPC_KP_COUNT
@@ -317,6 +332,14 @@ SHMIPC_LOCAL int shmipc_obj_create(struct shmipc_region *r, const char *key,
 				   uint64_t *off, struct shmipc_obj_hdr **hdr);
 SHMIPC_LOCAL void shmipc_obj_publish(struct shmipc_obj_hdr *h,
 				     uint32_t magic);
+/*
+ * shmipc_dir_find() of an object of the library, which its creator
+ * placed 64-byte aligned: an entry that says otherwise is corrupt
+ * (-EBADMSG), not a header to read at a misaligned address.
+ */
+SHMIPC_LOCAL int shmipc_obj_find(const struct shmipc_region *r,
+				 const char *key, uint64_t *off,
+				 uint64_t *size);
 /*
  * Find the object @key: *@off, *@size and *@hdr once its creator has
  * published @magic, its version is ours and its header is @hdr_size

@@ -199,7 +199,9 @@ static void describe(struct shmipc_inspect *in, const char *key,
 	st->offset = off;
 	st->size = size;
 	strcpy(st->type, "object");
-	for (i = 0; i < sizeof(object_types) / sizeof(object_types[0]); i++) {
+	/* The library's objects are 64-byte aligned (shmipc_obj_find()). */
+	for (i = 0; off % 64 == 0 &&
+		    i < sizeof(object_types) / sizeof(object_types[0]); i++) {
 		if (object_types[i].describe(&in->r, off, size, st) == 1) {
 			snprintf(st->type, sizeof(st->type), "%s",
 				 object_types[i].name);

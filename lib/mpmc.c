@@ -435,7 +435,7 @@ int shmipc_mpmc_open(struct shmipc_region *r, const char *key,
 	if (!r || !out)
 		return -EINVAL;
 	*out = NULL;
-	ret = shmipc_dir_find(r, key, &off, &size);
+	ret = shmipc_obj_find(r, key, &off, &size);
 	if (ret)
 		return ret;
 	return shmipc_mpmc_open_at(r, off, size, out);

@@ -267,11 +267,13 @@ static int cons_avail(struct shmipc_spsc *ch, uint32_t want, uint32_t *avail)
 
 static void publish(struct shmipc_spsc *ch, uint32_t k)
 {
+	shmipc_test_kill_point(SHMIPC_KP_SPSC_COPIED);
 	ch->pos += k;
 	ch->pending = 0;
 	ends_publish(&ch->ends, ch->role == SHMIPC_PRODUCER ? &ch->h->head :
 							      &ch->h->tail,
 		     ch->pos);
+	shmipc_test_kill_point(SHMIPC_KP_SPSC_PUBLISHED);
 }
 
 static int send_n(struct shmipc_spsc *ch, const void *msgs, unsigned int n,

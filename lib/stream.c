@@ -344,6 +344,7 @@ int shmipc_stream_open(struct shmipc_region *r, const char *key,
 							   SHMIPC_PRODUCER;
 	struct shmipc_stream *s;
 	uint64_t off, size;
+	struct layout l;
 	int ret;
 
 	ret = ENDS_FIND(r, key, role, out, sizeof(struct stream_hdr), &off,
@@ -368,6 +369,15 @@ int shmipc_stream_open(struct shmipc_region *r, const char *key,
 		ret = spsc_open_at(r, s->h->free_off,
 				   s->h->recs_off - s->h->free_off, other,
 				   &s->frees);
+	/* The rings' own headers must agree with our layout: their message
+	 * size is what is copied to and from our messages. */
+	layout(s->seg_size, s->nsegs, &l);
+	if (!ret &&
+	    (shmipc_spsc_slot_size(s->chunks) != sizeof(struct stream_msg) ||
+	     shmipc_spsc_capacity(s->chunks) != l.chunk_cap ||
+	     shmipc_spsc_slot_size(s->frees) != sizeof(uint32_t) ||
+	     shmipc_spsc_capacity(s->frees) != l.free_cap))
+		ret = -EBADMSG;
 	if (ret)
 		goto fail;
 	if (role == SHMIPC_PRODUCER) {

@@ -14,6 +14,7 @@ pkgs=(
 	xz-utils zstd gzip kmod perl sparse dkms
 	liburing-dev
 	groff-base man-db
+	clang libclang-rt-14-dev
 )
 if [ "${1:-}" = --debug ]; then
 	pkgs+=(flex bison bc libelf-dev libssl-dev)

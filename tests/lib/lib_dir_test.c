@@ -296,6 +296,59 @@ TEST_F(dir, corrupt_entries)
 	EXPECT_EQ(-EBADMSG, shmipc_dir_find(self->r, "victim", &off, NULL));
 }
 
+/*
+ * An entry of a library object moved off its 64-byte alignment: every
+ * open says -EBADMSG and introspection shows a plain object, instead of
+ * reading a header at a misaligned address (undefined behaviour, split
+ * atomics; found by tests/fuzz/fuzz_region and fuzz_ctl).
+ */
+TEST_F(dir, misaligned_objects)
+{
+	static const char *const keys[] = { "s", "m", "e", "h", "v" };
+	struct shmipc_object_stat os[SHMIPC_DIR_ENTRIES];
+	struct shmipc_inspect *in;
+	struct shmipc_spsc *s;
+	struct shmipc_mpmc *m;
+	struct shmipc_evpool *ev;
+	struct shmipc_heap *h;
+	struct shmipc_vring *v;
+	struct shmipc_region *r;
+	unsigned int i, k;
+	char name[64], *base;
+	int n;
+
+	/* Room for a heap too. */
+	ASSERT_EQ(0, lt_region_new(name, "dirmis", 1 << 20, &r));
+	base = shmipc_region_base(r);
+	ASSERT_EQ(0, shmipc_spsc_create(r, "s", 16, 8));
+	ASSERT_EQ(0, shmipc_mpmc_create(r, "m", 16, 8));
+	ASSERT_EQ(0, shmipc_evpool_create(r, "e", 2, 256, 0, 0));
+	ASSERT_EQ(0, shmipc_heap_create(r, "h", 256 * 1024));
+	ASSERT_EQ(0, shmipc_vring_create(r, "v", 256));
+	for (k = 0; k < 5; k++) {
+		for (i = 0; i < SHMIPC_DIR_ENTRIES; i++)
+			if (!strcmp(base + DIRENT(i) + 24, keys[k]))
+				break;
+		ASSERT_GT(SHMIPC_DIR_ENTRIES, i);
+		*(uint64_t *)(base + DIRENT(i) + 8) += 1;
+	}
+	EXPECT_EQ(-EBADMSG, shmipc_spsc_open(r, "s", SHMIPC_PRODUCER, &s));
+	EXPECT_EQ(-EBADMSG, shmipc_mpmc_open(r, "m", &m));
+	EXPECT_EQ(-EBADMSG, shmipc_evpool_open(r, "e", SHMIPC_CONSUMER,
+					       &ev));
+	EXPECT_EQ(-EBADMSG, shmipc_heap_open(r, "h", &h));
+	EXPECT_EQ(-EBADMSG, shmipc_vring_open(r, "v", SHMIPC_CONSUMER,
+					      &v));
+	ASSERT_EQ(0, shmipc_inspect_open(name, &in));
+	n = shmipc_inspect_objects(in, os, SHMIPC_DIR_ENTRIES);
+	shmipc_inspect_close(in);
+	ASSERT_EQ(5, n);
+	for (k = 0; k < 5; k++)
+		EXPECT_STREQ("object", os[k].type) TH_LOG("%s", os[k].key);
+	shmipc_region_close(r);
+	shmipc_region_unlink(name);
+}
+
 TEST_F(dir, corrupt_heap_cursor)
 {
 	uint64_t *top = (uint64_t *)(self->base + HEAP_TOP_OFF);

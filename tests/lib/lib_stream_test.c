@@ -37,6 +37,8 @@
 #define S_SEGSOFF	56
 #define S_WREC		64
 /* inside each queue (an SPSC ring, lib/spsc.c) */
+#define Q_MSGSIZE	12
+#define Q_CAPACITY	20
 #define Q_HEAD		64
 #define Q_SLOTS		320
 
@@ -846,6 +848,35 @@ TEST_F(st, corrupt_header_and_records)
 	*word(self, recs + 8 * 2) = 0;
 	*word(self, recs + 8 * 2 + 4) = 0;
 	EXPECT_EQ(0, reopen(self, SHMIPC_CONSUMER));
+}
+
+/*
+ * The queues' own ring headers must agree with the stream's layout: a
+ * free queue whose (otherwise valid) ring said 8-byte messages made the
+ * reader's recovery copy 8 bytes from a 4-byte variable (found by
+ * tests/fuzz/fuzz_stream).
+ */
+TEST_F(st, corrupt_queue_headers)
+{
+	uint64_t q[2] = { rel(self, S_FREEOFF), rel(self, S_CHUNKOFF) };
+	unsigned int i;
+
+	for (i = 0; i < 2; i++) {
+		uint32_t *msg = word(self, q[i] + Q_MSGSIZE);
+		uint32_t *cap = word(self, q[i] + Q_CAPACITY);
+		uint32_t m = *msg, c = *cap;
+
+		*msg = m + 4;	/* free queue: 8, its stride: a valid ring */
+		EXPECT_EQ(-EBADMSG, reopen(self, SHMIPC_CONSUMER)) TH_LOG("%u", i);
+		EXPECT_EQ(-EBADMSG, reopen(self, SHMIPC_PRODUCER)) TH_LOG("%u", i);
+		*msg = m;
+		*cap = c / 2;
+		EXPECT_EQ(-EBADMSG, reopen(self, SHMIPC_CONSUMER)) TH_LOG("%u", i);
+		EXPECT_EQ(-EBADMSG, reopen(self, SHMIPC_PRODUCER)) TH_LOG("%u", i);
+		*cap = c;
+	}
+	EXPECT_EQ(0, reopen(self, SHMIPC_CONSUMER));
+	EXPECT_EQ(0, reopen(self, SHMIPC_PRODUCER));
 }
 
 TEST_F(st, corrupt_queue_entries)
