@@ -7,10 +7,12 @@
  * of the right types, the rows that must be there are, spinning rows
  * never run on one CPU, every row compared to a baseline got a ratio,
  * the Markdown table has a line per JSON line, and bad options are
- * refused before anything is written.  Never asserts on time.
+ * refused before anything is written; likewise ctlscale's rows (the
+ * controller/worker transition, channel-count scaling).  Never asserts
+ * on time.
  *
- * The binary: $CHANBENCH, else build/bench/chanbench found from this
- * test's own path (build/tests/host/).
+ * The binaries: $CHANBENCH, else build/bench/chanbench found from this
+ * test's own path (build/tests/host/); build/bench/ctlscale likewise.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -173,9 +175,10 @@ static int parse_row(const char *line, struct jrow *row)
 /* ------------------------------------------------------------------ */
 /* Running chanbench */
 
-static void chanbench_path(char *buf, size_t len)
+/* build/bench/@prog; $CHANBENCH overrides chanbench's path. */
+static void bench_path(char *buf, size_t len, const char *prog)
 {
-	const char *env = getenv("CHANBENCH");
+	const char *env = strcmp(prog, "chanbench") ? NULL : getenv("CHANBENCH");
 	char self[PATH_MAX];
 	ssize_t n;
 	char *slash;
@@ -189,19 +192,20 @@ static void chanbench_path(char *buf, size_t len)
 	slash = strrchr(self, '/');
 	if (slash)
 		*slash = 0;
-	/* build/tests/host/ -> build/bench/chanbench */
-	snprintf(buf, len, "%s/../../bench/chanbench", self);
+	/* build/tests/host/ -> build/bench/@prog */
+	snprintf(buf, len, "%s/../../bench/%s", self, prog);
 }
 
-/* Run chanbench with @args (NULL-terminated), stdout to @out; exit code. */
-static int run_chanbench(const char *const *args, const char *out)
+/* Run @prog with @args (NULL-terminated), stdout to @out; exit code. */
+static int run_bench(const char *prog, const char *const *args,
+		     const char *out)
 {
 	char path[PATH_MAX + 32];
 	const char *argv[32];
 	int i, status;
 	pid_t pid;
 
-	chanbench_path(path, sizeof(path));
+	bench_path(path, sizeof(path), prog);
 	argv[0] = path;
 	for (i = 0; args[i] && i < 30; i++)
 		argv[i + 1] = args[i];
@@ -325,7 +329,7 @@ FIXTURE_SETUP(files)
 {
 	char path[PATH_MAX + 32];
 
-	chanbench_path(path, sizeof(path));
+	bench_path(path, sizeof(path), "chanbench");
 	ASSERT_EQ(0, access(path, X_OK)) {
 		TH_LOG("no %s (make -C tools/bench host)", path);
 	}
@@ -398,7 +402,7 @@ TEST_F(files, quick_run_is_well_formed)
 
 	memcpy(argv, args, sizeof(args));
 	argv[17] = self->json;
-	rc = run_chanbench(argv, self->out);
+	rc = run_bench("chanbench", argv, self->out);
 	ASSERT_EQ(0, rc);
 	ASSERT_EQ(0, read_rows(self->json, &rows, &bad)) {
 		TH_LOG("line %d of %s is not a well-formed row", bad,
@@ -482,7 +486,7 @@ TEST_F(files, options_choose_rows)
 	struct rows rows;
 	int i, bad = 0;
 
-	ASSERT_EQ(0, run_chanbench(argv, self->out));
+	ASSERT_EQ(0, run_bench("chanbench", argv, self->out));
 	ASSERT_EQ(0, read_rows(self->json, &rows, &bad));
 	ASSERT_EQ(2, rows.n);
 	for (i = 0; i < rows.n; i++) {
@@ -506,7 +510,7 @@ TEST_F(files, skip_drops_rows)
 	struct rows rows;
 	int i, bad = 0;
 
-	ASSERT_EQ(0, run_chanbench(argv, self->out));
+	ASSERT_EQ(0, run_bench("chanbench", argv, self->out));
 	ASSERT_EQ(0, read_rows(self->json, &rows, &bad));
 	EXPECT_GE(rows.n, 2);	/* futex, mpmc, the alternatives */
 	EXPECT_EQ(1, count_rows(&rows, "mpmc", "rtt-blocking", "same-cpu", 8));
@@ -537,7 +541,7 @@ TEST_F(files, bad_options_are_refused)
 		argv[k++] = "--json";
 		argv[k++] = self->json;
 		argv[k] = NULL;
-		EXPECT_EQ(2, run_chanbench(argv, self->out)) {
+		EXPECT_EQ(2, run_bench("chanbench", argv, self->out)) {
 			TH_LOG("accepted %s %s", bad[i][0],
 			       bad[i][1] ? bad[i][1] : "");
 		}
@@ -551,7 +555,54 @@ TEST_F(files, unwritable_json_is_an_error)
 	const char *argv[] = { "--time-ms", "1", "--json",
 			       "/nonexistent-dir/x.jsonl", NULL };
 
-	EXPECT_EQ(2, run_chanbench(argv, self->out));
+	EXPECT_EQ(2, run_bench("chanbench", argv, self->out));
+	EXPECT_EQ(0, table_rows(self->out));
+}
+
+/*
+ * ctlscale (the controller/worker transition and channel-count rows):
+ * every row of both placements, well formed, one table line each.
+ */
+TEST_F(files, ctlscale_run_is_well_formed)
+{
+	static const char *const scales[] = { "scale-1ch", "scale-16ch",
+					      "scale-256ch", "scale-1024ch" };
+	const char *argv[] = { "--time-ms", "1", "--json", self->json, NULL };
+	const char *places[] = { "same-cpu", "cross-cpu" };
+	int nplaces = allowed_cpus() >= 2 ? 2 : 1;
+	struct rows rows;
+	int i, p, bad = 0;
+
+	ASSERT_EQ(0, run_bench("ctlscale", argv, self->out));
+	ASSERT_EQ(0, read_rows(self->json, &rows, &bad)) {
+		TH_LOG("line %d of %s is not a well-formed row", bad,
+		       self->json);
+	}
+	EXPECT_EQ(5 * nplaces, rows.n);
+	EXPECT_EQ(rows.n, table_rows(self->out));
+	for (i = 0; i < rows.n; i++) {
+		const double *v = rows.v[i].num;
+
+		EXPECT_STREQ("portable", rows.v[i].str[F_BACKEND]);
+		EXPECT_GT(v[F_SAMPLES], 0);
+		EXPECT_GT(v[F_P50], 0);
+		EXPECT_LE(v[F_P50], v[F_P99]);
+		EXPECT_LE(v[F_P99], v[F_P999]);
+	}
+	for (p = 0; p < nplaces; p++) {
+		EXPECT_EQ(1, count_rows(&rows, "ctl", "transition-rtt",
+					places[p], 8));
+		for (i = 0; i < 4; i++)
+			EXPECT_EQ(1, count_rows(&rows, "spsc", scales[i],
+						places[p], 8));
+	}
+	free(rows.v);
+	/* Bad options: refused before anything runs. */
+	argv[1] = "0";
+	EXPECT_EQ(2, run_bench("ctlscale", argv, self->out));
+	EXPECT_EQ(0, table_rows(self->out));
+	argv[0] = "--bogus";
+	EXPECT_EQ(2, run_bench("ctlscale", argv, self->out));
 	EXPECT_EQ(0, table_rows(self->out));
 }
 

@@ -1,7 +1,7 @@
 #!/bin/bash
-# `make bench`: chanbench and memory on the host (portable backend), then
-# every benchmark in the VM (module backend: chanbench, kill-to-wake and
-# memory), and the results of both in
+# `make bench`: chanbench, memory and ctlscale on the host (portable
+# backend), then every benchmark in the VM (module backend: chanbench,
+# kill-to-wake, memory and ctlscale), and the results of both in
 #   build/bench/results.md     the tables, host first
 #   build/bench/results.jsonl  one JSON object per row (chanbench's fields)
 #   build/bench/results-memory.jsonl  the memory figures (their own fields)
@@ -28,6 +28,10 @@ echo "== host: memory"
 "$out/memory" --json "$out/host-memory.jsonl" | tee "$out/host-memory.md"
 [ "${PIPESTATUS[0]}" = 0 ] || { echo "bench: memory failed on the host" >&2; rc=1; }
 
+echo "== host: ctlscale"
+"$out/ctlscale" --json "$out/host-ctlscale.jsonl" | tee "$out/host-ctlscale.md"
+[ "${PIPESTATUS[0]}" = 0 ] || { echo "bench: ctlscale failed on the host" >&2; rc=1; }
+
 echo "== VM"
 CHANBENCH_ARGS="${args[*]}" "$root/tools/vm/run-bench.sh" || rc=1
 
@@ -48,6 +52,8 @@ CHANBENCH_ARGS="${args[*]}" "$root/tools/vm/run-bench.sh" || rc=1
 	echo "![round trip against message size, host](latency-host.png)"
 	echo
 	cat "$out/host-memory.md" 2>/dev/null
+	echo
+	cat "$out/host-ctlscale.md" 2>/dev/null
 	for md in "$out"/vm-*.md; do
 		[ -f "$md" ] || continue
 		name=${md##*/vm-}
@@ -60,7 +66,8 @@ CHANBENCH_ARGS="${args[*]}" "$root/tools/vm/run-bench.sh" || rc=1
 		printf '\n![round trip against message size, VM](latency-vm.png)\n'
 } > "$out/results.md"
 cat "$out/host-chanbench.jsonl" "$out/vm-chanbench.jsonl" \
-	"$out/vm-kill-to-wake.jsonl" > "$out/results.jsonl" 2>/dev/null
+	"$out/vm-kill-to-wake.jsonl" "$out/host-ctlscale.jsonl" \
+	"$out/vm-ctlscale.jsonl" > "$out/results.jsonl" 2>/dev/null
 cat "$out/host-memory.jsonl" "$out/vm-memory.jsonl" \
 	> "$out/results-memory.jsonl" 2>/dev/null
 "$root/tools/bench/plot.sh" "$out/host-chanbench.jsonl" "$out/latency-host.png" \
