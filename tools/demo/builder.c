@@ -214,8 +214,12 @@ static int reader_main(const char *name, uint32_t idx)
 		now = shmipc_now_ns();
 		if (ev.flags & SHMIPC_EVPOOL_EV_REDELIVERED)
 			note_redelivery(st, idx, ev.seq, now);
-		/* Relaxed: a one-shot token; the exchange picks one reader. */
-		if (atomic_load_explicit(&st->reader_stall,
+		/* Armed by the sequence itself, not by the demo's loop,
+		 * which may look only after a fast pool is done.  Relaxed:
+		 * a one-shot token; the exchange picks one reader. */
+		if ((uint64_t)ev.seq * 100 >=
+		    (uint64_t)demo_status_events() * DEMO_KILL_AT &&
+		    atomic_load_explicit(&st->reader_stall,
 					 memory_order_relaxed) &&
 		    atomic_exchange_explicit(&st->reader_stall, 0,
 					     memory_order_relaxed))

@@ -73,6 +73,7 @@ size_t demo_status_size(uint32_t events);
 int demo_status_create(struct shmipc_region *r, uint32_t events,
 		       struct demo_status **out);
 /* Find and validate it: 0, -ENOENT, -EBADMSG, -EPROTONOSUPPORT. */
+uint32_t demo_status_events(void);
 int demo_status_open(struct shmipc_region *r, struct demo_status **out);
 _Atomic uint32_t *demo_delivered(struct demo_status *st, uint64_t seq);
 _Atomic uint32_t *demo_latency(struct demo_status *st, uint64_t seq);

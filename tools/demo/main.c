@@ -72,16 +72,15 @@ static bool regions_left(const char *a, const char *b)
 	return false;
 }
 
-/* The two kills, each armed at DEMO_KILL_AT percent of its stream and
+/* The two kills, each armed at DEMO_KILL_AT percent of its stream (the
+ * worker's here, the reader's by the event's sequence in the reader) and
  * done once the victim holds an event. */
 static void chaos(struct demo_ctl *c, struct demo_eb *eb)
 {
 	struct demo_status *st = eb->st;
-	/* Relaxed: progress counters; acquire: pairs with the victim's
-	 * release of its pid (its event is published with it). */
-	uint64_t released = atomic_load_explicit(&st->released,
-						 memory_order_relaxed);
-	static bool armed_worker, armed_reader, hit_worker, hit_reader;
+	/* Acquire (below): pairs with the victim's release of its pid
+	 * (its event is published with it). */
+	static bool armed_worker, hit_worker, hit_reader;
 	pid_t pid;
 	int ret;
 
@@ -102,11 +101,6 @@ static void chaos(struct demo_ctl *c, struct demo_eb *eb)
 			 ret < 0 ? -1 : ret, pid, (unsigned long long)ev,
 			 ret < 0 ? ": " : "",
 			 ret < 0 ? shmipc_strerror(ret) : "");
-	}
-	if (!armed_reader && released * 100 >= eb->events * DEMO_KILL_AT) {
-		armed_reader = true;
-		atomic_store_explicit(&st->reader_stall, 1,
-				      memory_order_relaxed);
 	}
 	pid = atomic_load_explicit(&st->stalled_reader_pid,
 				   memory_order_acquire);

@@ -37,6 +37,9 @@ int demo_status_create(struct shmipc_region *r, uint32_t events,
 	st = (struct demo_status *)((char *)shmipc_region_base(r) + off);
 	st->events = events;
 	st->version = DEMO_STATUS_VERSION;
+	/* One reader token: the first reader to take an event at
+	 * DEMO_KILL_AT percent of the stream or later holds it. */
+	atomic_store_explicit(&st->reader_stall, 1, memory_order_relaxed);
 	/* Release: whoever sees the magic sees the fields above. */
 	atomic_store_explicit((_Atomic uint32_t *)&st->magic,
 			      DEMO_STATUS_MAGIC, memory_order_release);
@@ -93,4 +96,10 @@ void demo_status_error(struct demo_status *st, int err)
 	atomic_compare_exchange_strong_explicit(&st->first_error, &none, err,
 						memory_order_relaxed,
 						memory_order_relaxed);
+}
+
+/* The event count this process checked at create or open. */
+uint32_t demo_status_events(void)
+{
+	return valid_events;
 }
