@@ -245,9 +245,16 @@ int shmipc_growbuf_close(struct shmipc_growbuf *gb)
 	if (!gb)
 		return 0;
 	/* Nobody needs the name of a generation once everything in it was
-	 * acked and the writer is gone (a new writer starts a new one). */
-	done = all_acked(gb->c) &&
-	       (gb->ends.role == SHMIPC_PRODUCER || ends_other_gone(&gb->ends));
+	 * acked and the writer is gone (a new writer starts a new one), nor
+	 * once the writer leaves after its reader died: a reader that comes
+	 * later finds the writer gone (-EPIPE), as on the module backend,
+	 * where the region goes with its last handle.  The writer removes it
+	 * itself because it may have created it after a cleaner (a dead
+	 * controller's worker, shmipc_ctl_unlink()) looked. */
+	if (gb->ends.role == SHMIPC_PRODUCER)
+		done = all_acked(gb->c) || ends_other_gone(&gb->ends);
+	else
+		done = all_acked(gb->c) && ends_other_gone(&gb->ends);
 	ends_leave(&gb->ends);
 	drop_gen(gb, done);
 	free(gb);

@@ -788,6 +788,48 @@ TEST_F_TIMEOUT(gb, reader_killed_mid_read, 60)
 	close(fds[1]);
 }
 
+/* A writer that closes after its reader died leaves no generation name
+ * behind, acked or not: nobody is left to read it (the module backend
+ * drops the region with its last handle; the portable one must unlink). */
+TEST_F_TIMEOUT(gb, writer_close_after_reader_death_leaves_no_name, 60)
+{
+	uint64_t dl = SOON(20000), len;
+	const void *p;
+	int fds[2];
+	pid_t pid;
+
+	ASSERT_EQ(0, shmipc_growbuf_open(self->o.r, "gb", SHMIPC_PRODUCER,
+					 &self->w));
+	ASSERT_EQ(0, shmipc_growbuf_write(self->w, "unread", 6, dl));
+	ASSERT_EQ(1U, shmipc_growbuf_generation(self->w));
+	pid = lt_fork_pipe(fds);
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct shmipc_growbuf *r = child_open(self->o.name, "gb",
+						      SHMIPC_CONSUMER);
+
+		if (shmipc_growbuf_read(r, &p, &len, SOON(5000)))
+			_exit(101);
+		lt_signal(fds[1]);
+		for (;;)
+			pause();	/* killed here, the message not acked */
+	}
+	ASSERT_EQ(0, lt_await(fds[0]));
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	EXPECT_EQ(128 + SIGKILL, lt_reap(pid));
+	EXPECT_EQ(-EOWNERDEAD, shmipc_growbuf_wait_ack(self->w, dl));
+	EXPECT_TRUE(gen_exists(self, 1));
+	shmipc_growbuf_close(self->w);
+	self->w = NULL;
+	EXPECT_FALSE(gen_exists(self, 1));
+	/* A reader that comes later is told the writer left. */
+	ASSERT_EQ(0, shmipc_growbuf_open(self->o.r, "gb", SHMIPC_CONSUMER,
+					 &self->rd));
+	EXPECT_EQ(-EPIPE, shmipc_growbuf_read(self->rd, &p, &len, dl));
+	close(fds[0]);
+	close(fds[1]);
+}
+
 TEST_F(gb, clean_close_gives_epipe)
 {
 	uint64_t dl = SOON(10000), len;
