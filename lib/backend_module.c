@@ -147,6 +147,16 @@ static void module_detach(struct shmipc_region *r)
 /* ------------------------------------------------------------------ */
 /* Regions */
 
+/* Does the module know SHMIPC_CREATE_TIED? */
+static bool tied_supported(int dev)
+{
+	struct shmipc_features f;
+
+	memset(&f, 0, sizeof(f));
+	return !xioctl(dev, SHMIPC_IOC_GET_FEATURES, &f) &&
+	       f.features & SHMIPC_FEAT_TIED;
+}
+
 static int module_open(struct shmipc_region *r, const char *name,
 		       size_t size, unsigned int mode, unsigned int flags)
 {
@@ -166,8 +176,18 @@ static int module_open(struct shmipc_region *r, const char *name,
 			c.flags |= SHMIPC_CREATE_EXCL;
 		if (flags & SHMIPC_REGION_PERSISTENT)
 			c.flags |= SHMIPC_CREATE_PERSISTENT;
+		if (r->tie_fd >= 0) {
+			c.flags |= SHMIPC_CREATE_TIED;
+			c.tie_fd = r->tie_fd;
+		}
 		c.fd = -1;
 		ret = xioctl(dev, SHMIPC_IOC_CREATE, &c);
+		/* A module without ties: a plain name, as before them. */
+		if (ret == -EINVAL && r->tie_fd >= 0 && !tied_supported(dev)) {
+			c.flags &= ~SHMIPC_CREATE_TIED;
+			c.tie_fd = 0;
+			ret = xioctl(dev, SHMIPC_IOC_CREATE, &c);
+		}
 		if (ret < 0)
 			return ret;
 		r->fd = c.fd;

@@ -27,7 +27,11 @@
  * object "growbuf" of its own, at the first offset after its header.  The
  * writer unlinks a generation's name when it creates the next one: by
  * then the reader has acked every message in it (reserve waits for
- * that), and a reader that still maps it keeps its memory.
+ * that), and a reader that still maps it keeps its memory.  Its name is
+ * tied to the growbuf's region (module backend: SHMIPC_CREATE_TIED), so a
+ * message committed by a writer that dies before the reader opened its
+ * generation is still read, and a name nobody unlinked goes with the
+ * region.
  */
 #include "ends.h"
 #include "introspect_internal.h"
@@ -287,18 +291,21 @@ static int map_gen(struct shmipc_growbuf *gb, uint32_t gen, uint64_t size,
 
 	gen_name(name, gb->base, gen);
 	if (size) {
-		/* Create it.  A writer that died growing may have left this
-		 * name behind (portable backend): replace it, once. */
-		ret = shmipc_region_open(name, size, gb->r->mode & 0777,
-					 SHMIPC_REGION_CREATE |
-						 SHMIPC_REGION_EXCL,
-					 data);
+		/* Create it, its name tied to our region: the reader finds
+		 * it even if we die before it looks (module: until our
+		 * region goes).  A writer that died growing may have left
+		 * this name behind: replace it, once. */
+		ret = shmipc_region_create_tied(gb->r, name, size,
+						gb->r->mode & 0777,
+						SHMIPC_REGION_CREATE |
+							SHMIPC_REGION_EXCL,
+						data);
 		if (ret == -EEXIST && !shmipc_region_unlink(name))
-			ret = shmipc_region_open(name, size,
-						 gb->r->mode & 0777,
-						 SHMIPC_REGION_CREATE |
-							 SHMIPC_REGION_EXCL,
-						 data);
+			ret = shmipc_region_create_tied(gb->r, name, size,
+							gb->r->mode & 0777,
+							SHMIPC_REGION_CREATE |
+							SHMIPC_REGION_EXCL,
+							data);
 		if (ret)
 			return ret;
 		cap = size - SHMIPC_REGION_HDR_SIZE;
@@ -450,11 +457,11 @@ static int try_message(void *arg)
 }
 
 /*
- * Map generation @gen, which the writer published.  Missing: it went
- * with its writer (module backend: a region goes with its last handle),
- * or never was.  The module marks the writer dead a moment after its
- * handles are gone, so wait for that, up to GONE_WAIT_MS (then it is a
- * bogus generation) or @deadline_ns.
+ * Map generation @gen, which the writer published.  Missing: a writer
+ * that left after a reader died removed it, a module without tied names
+ * dropped it with its writer, or it never was.  The module marks the
+ * writer dead a moment after its handles are gone, so wait for that, up
+ * to GONE_WAIT_MS (then it is a bogus generation) or @deadline_ns.
  */
 static int follow(struct shmipc_growbuf *gb, uint32_t gen,
 		  uint64_t deadline_ns)

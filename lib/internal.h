@@ -98,6 +98,7 @@ struct shmipc_region {
 	void *base;
 	size_t size;		/* private copy: the mapping's size */
 	int fd;			/* region fd (module: region fd; portable: shm) */
+	int tie_fd;		/* open(): create tied to this region fd, or -1 */
 	uint64_t peer_id;
 	int peer_slot;		/* portable: index in the peer table */
 	int created;
@@ -293,6 +294,19 @@ SHMIPC_LOCAL extern const struct shmipc_backend_ops shmipc_portable_ops;
 
 /* The selected backend's ops (selects on first use), or NULL + *err. */
 SHMIPC_LOCAL const struct shmipc_backend_ops *shmipc_ops(int *err);
+
+/*
+ * shmipc_region_open() with SHMIPC_REGION_CREATE (not PERSISTENT), the
+ * new region's name *tied* to @parent: module backend, it outlives the
+ * creator's handles and the creator, until unlinked or until @parent's
+ * region goes (SHMIPC_CREATE_TIED; a module without it gives a plain
+ * name).  Portable backend: names outlive their handles anyway, and
+ * nothing removes them when @parent goes.
+ */
+SHMIPC_LOCAL int shmipc_region_create_tied(const struct shmipc_region *parent,
+					   const char *name, size_t size,
+					   unsigned int mode, unsigned int flags,
+					   struct shmipc_region **out);
 
 /*
  * MPMC queues placed by another part of the library (the heap's channels

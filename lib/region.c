@@ -242,8 +242,9 @@ static int hdr_check(struct shmipc_region *r)
 /* ------------------------------------------------------------------ */
 /* Open / close */
 
-int shmipc_region_open(const char *name, size_t size, unsigned int mode,
-		       unsigned int flags, struct shmipc_region **out)
+static int region_open(const char *name, size_t size, unsigned int mode,
+		       unsigned int flags, const struct shmipc_region *tie,
+		       struct shmipc_region **out)
 {
 	int err = -ENODEV;
 	const struct shmipc_backend_ops *ops = shmipc_ops(&err);
@@ -270,6 +271,7 @@ int shmipc_region_open(const char *name, size_t size, unsigned int mode,
 		return -ENOMEM;
 	r->ops = ops;
 	r->fd = -1;
+	r->tie_fd = tie ? tie->fd : -1;
 	r->peer_slot = -1;
 	r->base = MAP_FAILED;
 	strcpy(r->name, name);
@@ -304,6 +306,22 @@ fail:
 		ops->close(r);
 	free(r);
 	return ret;
+}
+
+int shmipc_region_open(const char *name, size_t size, unsigned int mode,
+		       unsigned int flags, struct shmipc_region **out)
+{
+	return region_open(name, size, mode, flags, NULL, out);
+}
+
+int shmipc_region_create_tied(const struct shmipc_region *parent,
+			      const char *name, size_t size, unsigned int mode,
+			      unsigned int flags, struct shmipc_region **out)
+{
+	if (!parent || !(flags & SHMIPC_REGION_CREATE) ||
+	    flags & SHMIPC_REGION_PERSISTENT)
+		return -EINVAL;
+	return region_open(name, size, mode, flags, parent, out);
 }
 
 int shmipc_region_close(struct shmipc_region *r)

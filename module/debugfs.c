@@ -22,13 +22,15 @@ static int shmipc_regions_show(struct seq_file *m, void *unused)
 	seq_puts(m, "id name size uid gid mode flags files waiters userns\n");
 	mutex_lock(&shmipc_lock);
 	list_for_each_entry(region, &shmipc_regions, node) {
-		char flags[3];
+		char flags[4];
 		int n = 0;
 
 		if (region->persistent)
 			flags[n++] = 'p';
 		if (!region->named)
 			flags[n++] = 'u';
+		if (region->tied_to)
+			flags[n++] = 't';
 		if (!n)
 			flags[n++] = '-';
 		flags[n] = '\0';

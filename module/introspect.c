@@ -159,6 +159,8 @@ static void shmipc_list_fill(struct shmipc_region_entry *e,
 		e->flags |= SHMIPC_INFO_PERSISTENT;
 	if (!region->named)
 		e->flags |= SHMIPC_INFO_UNLINKED;
+	if (region->tied_to)
+		e->flags |= SHMIPC_INFO_TIED;
 	if (READ_ONCE(region->destroyed))
 		e->flags |= SHMIPC_INFO_DESTROYED;
 	mutex_lock(&region->peer_lock);

@@ -46,7 +46,8 @@ static long shmipc_get_features(struct shmipc_features __user *uarg)
 		.event_queue_len = SHMIPC_EVENT_QUEUE_LEN,
 		.features = SHMIPC_FEAT_REGIONS | SHMIPC_FEAT_WAIT |
 			    SHMIPC_FEAT_WAITV | SHMIPC_FEAT_PEERS |
-			    SHMIPC_FEAT_URING_CMD | SHMIPC_FEAT_LIST,
+			    SHMIPC_FEAT_URING_CMD | SHMIPC_FEAT_LIST |
+			    SHMIPC_FEAT_TIED,
 		.max_region_size = READ_ONCE(shmipc_max_region_size),
 	};
 

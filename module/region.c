@@ -4,6 +4,7 @@
  */
 #include <linux/capability.h>
 #include <linux/cred.h>
+#include <linux/file.h>
 #include <linux/hashtable.h>
 #include <linux/mm.h>
 #include <linux/overflow.h>
@@ -127,8 +128,12 @@ static void shmipc_user_put(struct shmipc_user *user)
 	}
 }
 
-/* Make a named region with one reference (plus the name's if persistent). */
-static struct shmipc_region *shmipc_region_new(const struct shmipc_create *arg)
+/*
+ * Make a named region with one reference (plus the name's if persistent
+ * or tied to @parent).
+ */
+static struct shmipc_region *shmipc_region_new(const struct shmipc_create *arg,
+					       struct shmipc_region *parent)
 {
 	u64 bytes = PAGE_ALIGN(arg->size);
 	struct shmipc_region *region;
@@ -171,6 +176,8 @@ static struct shmipc_region *shmipc_region_new(const struct shmipc_create *arg)
 	region->cgid = region->gid;
 	region->mode = arg->mode;
 	region->persistent = arg->flags & SHMIPC_CREATE_PERSISTENT;
+	INIT_LIST_HEAD(&region->tied);
+	INIT_LIST_HEAD(&region->tie_node);
 	atomic_set(&region->nr_files, 0);
 	atomic_set(&region->nr_waiters, 0);
 	shmipc_buckets_init(region);
@@ -185,7 +192,11 @@ static struct shmipc_region *shmipc_region_new(const struct shmipc_create *arg)
 	hash_add(shmipc_names, &region->hnode,
 		 shmipc_name_hash(region->user_ns, region->name));
 	list_add_tail(&region->node, &shmipc_regions);
-	if (region->persistent)
+	if (parent) {
+		region->tied_to = parent;
+		list_add_tail(&region->tie_node, &parent->tied);
+	}
+	if (region->persistent || parent)
 		kref_get(&region->ref);	/* the name's reference */
 	return region;
 
@@ -198,8 +209,8 @@ err_user:
 
 /*
  * Remove the name of @region.  Returns true when the caller must drop the
- * reference the name held (persistent regions), after shmipc_lock is
- * released.
+ * reference the name held (persistent and tied regions), after
+ * shmipc_lock is released.
  */
 static bool shmipc_unname(struct shmipc_region *region)
 {
@@ -208,6 +219,11 @@ static bool shmipc_unname(struct shmipc_region *region)
 		return false;
 	hash_del(&region->hnode);
 	region->named = false;
+	if (region->tied_to) {
+		list_del_init(&region->tie_node);
+		region->tied_to = NULL;
+		return true;
+	}
 	return region->persistent;
 }
 
@@ -216,14 +232,26 @@ static void shmipc_region_release(struct kref *ref)
 {
 	struct shmipc_region *region =
 		container_of(ref, struct shmipc_region, ref);
+	struct shmipc_region *child, *tmp;
+	LIST_HEAD(untied);
 
 	shmipc_unname(region);
+	/* Our tied regions lose their names with us. */
+	list_for_each_entry_safe(child, tmp, &region->tied, tie_node) {
+		shmipc_unname(child);
+		list_add(&child->tie_node, &untied);
+	}
 	list_del(&region->node);
 	region->user->nr_regions--;
 	shmipc_user_put(region->user);
 	shmipc_total_bytes -= PAGE_ALIGN(region->size);
 	mutex_unlock(&shmipc_lock);
 
+	/* Untied regions have no children: this recurses at most once. */
+	list_for_each_entry_safe(child, tmp, &untied, tie_node) {
+		list_del_init(&child->tie_node);
+		shmipc_region_put(child);
+	}
 	shmipc_peers_release(region);
 	fput(region->shmem);
 	put_user_ns(region->user_ns);
@@ -235,18 +263,44 @@ void shmipc_region_put(struct shmipc_region *region)
 	kref_put_mutex(&region->ref, shmipc_region_release, &shmipc_lock);
 }
 
+/*
+ * The parent of a SHMIPC_CREATE_TIED region: the region of the writable
+ * region fd @fd.  On success @f holds the fd (fdput() it).
+ */
+static int shmipc_tie_parent(int fd, struct fd *f,
+			     struct shmipc_region **parent)
+{
+	struct shmipc_file *sf;
+
+	*f = fdget(fd);
+	if (!f->file)
+		return -EBADF;
+	sf = shmipc_file_of(f->file);
+	if (!sf || !(sf->access & SHMIPC_ACCESS_WRITE)) {
+		fdput(*f);
+		return -EBADF;
+	}
+	*parent = sf->region;
+	return 0;
+}
+
 long shmipc_create(struct shmipc_create __user *uarg)
 {
-	struct shmipc_region *region;
+	struct shmipc_region *region, *parent = NULL;
 	struct shmipc_create arg;
 	struct shmipc_new_fd nfd;
+	struct fd tie = { NULL };
 	bool created = false;
 	int ret;
 
 	if (copy_from_user(&arg, uarg, sizeof(arg)))
 		return -EFAULT;
-	if (arg.flags & ~(SHMIPC_CREATE_EXCL | SHMIPC_CREATE_PERSISTENT) ||
-	    arg.reserved[0] || arg.reserved[1] || arg.mode & ~0777U || !arg.size)
+	if (arg.flags & ~(SHMIPC_CREATE_EXCL | SHMIPC_CREATE_PERSISTENT |
+			  SHMIPC_CREATE_TIED) ||
+	    (arg.flags & SHMIPC_CREATE_PERSISTENT &&
+	     arg.flags & SHMIPC_CREATE_TIED) ||
+	    (!(arg.flags & SHMIPC_CREATE_TIED) && arg.tie_fd) ||
+	    arg.pad || arg.reserved || arg.mode & ~0777U || !arg.size)
 		return -EINVAL;
 	ret = shmipc_check_name(arg.name);
 	if (ret)
@@ -254,6 +308,11 @@ long shmipc_create(struct shmipc_create __user *uarg)
 	if (arg.size > READ_ONCE(shmipc_max_region_size) ||
 	    arg.size > MAX_LFS_FILESIZE)
 		return -EFBIG;
+	if (arg.flags & SHMIPC_CREATE_TIED) {
+		ret = shmipc_tie_parent(arg.tie_fd, &tie, &parent);
+		if (ret)
+			return ret;
+	}
 
 	mutex_lock(&shmipc_lock);
 	region = shmipc_lookup(current_user_ns(), arg.name);
@@ -267,14 +326,21 @@ long shmipc_create(struct shmipc_create __user *uarg)
 					    SHMIPC_ACCESS_WRITE, true);
 		if (!ret)
 			kref_get(&region->ref);
+	} else if (parent && READ_ONCE(parent->destroyed)) {
+		ret = -EIDRM;
+	} else if (parent && parent->tied_to) {
+		ret = -EINVAL;	/* no chains: see struct shmipc_region */
 	} else {
-		region = shmipc_region_new(&arg);
+		region = shmipc_region_new(&arg, parent);
 		if (IS_ERR(region))
 			ret = PTR_ERR(region);
 		else
 			created = true;
 	}
 	mutex_unlock(&shmipc_lock);
+	/* The parent's fd is not needed past the lock. */
+	if (parent)
+		fdput(tie);
 	if (ret)
 		return ret;
 

@@ -144,6 +144,8 @@ static long shmipc_info(struct shmipc_file *sf, struct shmipc_info __user *uarg)
 	mutex_lock(&shmipc_lock);
 	if (!region->named)
 		info.flags |= SHMIPC_INFO_UNLINKED;
+	if (region->tied_to)
+		info.flags |= SHMIPC_INFO_TIED;
 	mutex_unlock(&shmipc_lock);
 	if (READ_ONCE(region->destroyed))
 		info.flags |= SHMIPC_INFO_DESTROYED;

@@ -72,9 +72,14 @@ struct shmipc_bucket {
  * A named region.
  *
  * Lifetime: @ref counts region files (struct shmipc_file) plus one held
- * by the name table while a *persistent* region is named.  The last put
- * (kref_put_mutex() under shmipc_lock) unhashes it, so a lookup under
- * shmipc_lock never finds a region whose count is zero.
+ * by the name table while a *persistent* or *tied* region is named.  The
+ * last put (kref_put_mutex() under shmipc_lock) unhashes it, so a lookup
+ * under shmipc_lock never finds a region whose count is zero.
+ * A tied region's name (SHMIPC_CREATE_TIED) is held for its parent: the
+ * parent's release unnames its tied regions and drops their names'
+ * references (after shmipc_lock is released).  A tied region holds no
+ * reference on its parent: the parent unties it before it goes.  A tied
+ * region cannot be a parent, so that release recurses at most twice.
  * Mappings made by mmap() hold the shmem file itself, not the region: the
  * memory outlives the region (as memfd memory outlives its fd).
  *
@@ -93,6 +98,10 @@ struct shmipc_region {
 	bool persistent;
 
 	bool named;			/* in the name table; shmipc_lock */
+	/* Tied names; all three under shmipc_lock. */
+	struct shmipc_region *tied_to;	/* parent while named and tied */
+	struct list_head tied;		/* our tied regions, by @tie_node */
+	struct list_head tie_node;	/* in tied_to->tied */
 	struct hlist_node hnode;	/* name table; shmipc_lock */
 	struct list_head node;		/* shmipc_regions; shmipc_lock */
 	struct shmipc_user *user;	/* creator's accounting; shmipc_lock */

@@ -25,7 +25,7 @@ static void check(int ok, const char *what)
 int main(void)
 {
 	struct shmipc_create c = { { 'd', 'e', 'm', 'o' }, 4096, 0600,
-				   SHMIPC_CREATE_EXCL, 0, 0, { 0, 0 } };
+				   SHMIPC_CREATE_EXCL, 0, 0, 0, 0, 0 };
 	struct shmipc_waitv_entry e[SHMIPC_WAITV_MAX];
 	struct shmipc_waitv v;
 	unsigned long cmds[] = {

@@ -1252,14 +1252,6 @@ TEST_F_TIMEOUT(torture, kill_points, 600)
 	ksft_print_msg("%s: seed %#" PRIx64 "\n", t->p->name, run_seed());
 	for (k = 0; k < t->p->nkps; k++) {
 		t->kp = &t->p->kps[k];
-		/* Open (module backend): a worker killed after committing a
-		 * reply that grew its reply buffer, before counting it, takes
-		 * the new generation's region with it (its name is not
-		 * persistent, and the controller had not opened it yet), so
-		 * the committed reply is lost: -EOWNERDEAD, not the reply.
-		 * The portable backend keeps the name and passes. */
-		if (on_vm() && t->kp->kp == SHMIPC_KP_CTL_COMMITTED)
-			continue;
 		fired = ty.kp_fired;
 		ran = 0;
 		for (i = 0; i < reps; i++) {

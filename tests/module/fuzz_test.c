@@ -141,7 +141,7 @@ static const struct fz_ioc fz_iocs[] = {
 	  { EFAULT } },
 	{ SHMIPC_IOC_CREATE, K_CREATE, true, true, 0, EACCES,
 	  { EFAULT, EINVAL, ENAMETOOLONG, EFBIG, EEXIST, EDQUOT, ENOSPC,
-	    ENOMEM, EMFILE, ENFILE } },
+	    ENOMEM, EMFILE, ENFILE, EBADF, EIDRM } },	/* EBADF: tie_fd */
 	{ SHMIPC_IOC_OPEN, K_OPEN, true, true, 0, EACCES,
 	  { EFAULT, EINVAL, ENAMETOOLONG, ENOENT, ENOMEM, EMFILE, ENFILE } },
 	{ SHMIPC_IOC_UNLINK, K_UNLINK, true, false, 0, EPERM,
@@ -771,7 +771,10 @@ static void fz_check_info(struct fz *fz, const struct shmipc_info *info,
 		access |= A_WRITE;
 	if (info->reserved[0] || info->reserved[1] || info->reserved[2])
 		fz_fail(fz, 0, "INFO: reserved not 0");
-	if (info->flags & ~0x1fU || info->mode & ~0777U || !info->nr_files ||
+	if (info->flags & ~(SHMIPC_INFO_PERSISTENT | SHMIPC_INFO_UNLINKED |
+			    SHMIPC_INFO_READ | SHMIPC_INFO_WRITE |
+			    SHMIPC_INFO_DESTROYED | SHMIPC_INFO_TIED) ||
+	    info->mode & ~0777U || !info->nr_files ||
 	    strnlen(info->name, SHMIPC_NAME_MAX) == SHMIPC_NAME_MAX)
 		fz_fail(fz, 0, "INFO: out of range");
 	if (reg && (info->size != reg->size || access != reg->access))
@@ -901,8 +904,15 @@ static void fz_op_dev(struct fz *fz)
 		a.c.size = fz_size(fz);
 		a.c.mode = fz_pct(fz, 80) ? 0600 : (fz_pct(fz, 80) ?
 			   (__u32)fz_rand(fz, 01000) : (__u32)fz_rand(fz, ~0U));
-		a.c.flags = (__u32)fz_rand(fz, 4);
+		a.c.flags = (__u32)fz_rand(fz, 8);	/* up to TIED */
 		a.c.fd = (int)fz_rand(fz, 100);		/* out: ignored */
+		if (a.c.flags & SHMIPC_CREATE_TIED || fz_pct(fz, 5)) {
+			struct fz_call save = fz->call;
+			struct fz_reg *parent;
+
+			a.c.tie_fd = fz_pick_fd(fz, T_REGION, &parent);
+			fz->call = save;
+		}
 	} else if (r < 82) {
 		static const __u32 flags[] = {
 			0, 0, 0, SHMIPC_OPEN_RDONLY, SHMIPC_OPEN_STAT,
@@ -1243,7 +1253,7 @@ static void fz_check_region_entry(struct fz *fz,
 		fz_fail(fz, 0, "LIST: a name that is . or ..");
 	if (!e->id || !e->size || e->mode & ~0777U ||
 	    e->flags & ~(SHMIPC_INFO_PERSISTENT | SHMIPC_INFO_UNLINKED |
-			 SHMIPC_INFO_DESTROYED) ||
+			 SHMIPC_INFO_DESTROYED | SHMIPC_INFO_TIED) ||
 	    e->reserved[0] || e->reserved[1])
 		fz_fail(fz, 0, "LIST: an entry field out of range");
 	/* root has CAP_IPC_OWNER; FZ_UNPRIV has no supplementary group */

@@ -266,7 +266,8 @@ TEST_F(dev, create_out_fields_ignored)
 	EXPECT_LE(0, c.fd);
 	EXPECT_NE(12345, c.fd);
 	EXPECT_EQ(SHMIPC_RESULT_CREATED, c.result);
-	EXPECT_EQ(0, c.reserved[0]);
+	EXPECT_EQ(0, c.reserved);
+	EXPECT_EQ(0, c.pad);
 	EXPECT_EQ(0, sx_nr_waiters(c.fd));
 	close(c.fd);
 }
@@ -276,21 +277,26 @@ TEST_F(dev, create_reserved_nonzero_einval)
 	struct shmipc_create c;
 	int i;
 
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 3; i++) {
 		memset(&c, 0, sizeof(c));
 		sx_set_name(c.name, self->name);
 		c.size = 4096;
 		c.mode = 0600;
-		c.reserved[i] = 1ULL << (i * 40);
+		if (i == 0)
+			c.tie_fd = 1;	/* without SHMIPC_CREATE_TIED */
+		else if (i == 1)
+			c.pad = 1;
+		else
+			c.reserved = 1ULL << 40;
 		EXPECT_EQ(-EINVAL, sx_ioctl(self->dev, SHMIPC_IOC_CREATE, &c))
-			TH_LOG("reserved[%d]", i);
+			TH_LOG("field %d", i);
 	}
 	EXPECT_EQ(0, sx_dbg_count_name(self->name));
 }
 
 TEST_F(dev, create_unknown_flags_einval)
 {
-	const __u32 bad[] = { 0x4, 0x8, 0x100, 0x80000000,
+	const __u32 bad[] = { 0x8, 0x10, 0x100, 0x80000000,
 			      SHMIPC_CREATE_EXCL | 0x10 };
 	size_t i;
 

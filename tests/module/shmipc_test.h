@@ -148,6 +148,24 @@ static inline int sx_create(int dev, const char *name, __u64 size, __u32 mode,
 	return sx_create_res(dev, name, size, mode, flags, NULL);
 }
 
+/* CREATE with SHMIPC_CREATE_TIED (plus @flags) to @parent_fd. */
+static inline int sx_create_tied(int dev, const char *name, __u64 size,
+				 __u32 flags, int parent_fd)
+{
+	struct shmipc_create c;
+	int ret;
+
+	memset(&c, 0, sizeof(c));
+	sx_set_name(c.name, name);
+	c.size = size;
+	c.mode = 0600;
+	c.flags = SHMIPC_CREATE_TIED | flags;
+	c.tie_fd = parent_fd;
+	c.fd = -1;
+	ret = sx_ioctl(dev, SHMIPC_IOC_CREATE, &c);
+	return ret < 0 ? ret : c.fd;
+}
+
 /* Open by name; returns the region fd or -errno, and the size if asked. */
 static inline int sx_open_size(int dev, const char *name, __u32 flags,
 			       __u64 *size)

@@ -28,6 +28,7 @@
 #define CREATE_SUM	(M(shmipc_create, name) + M(shmipc_create, size) + \
 			 M(shmipc_create, mode) + M(shmipc_create, flags) + \
 			 M(shmipc_create, fd) + M(shmipc_create, result) + \
+			 M(shmipc_create, tie_fd) + M(shmipc_create, pad) + \
 			 M(shmipc_create, reserved))
 #define OPEN_SUM	(M(shmipc_open, name) + M(shmipc_open, flags) + \
 			 M(shmipc_open, fd) + M(shmipc_open, size) + \
@@ -166,7 +167,9 @@ _Static_assert(offsetof(struct shmipc_create, mode) == 72, "");
 _Static_assert(offsetof(struct shmipc_create, flags) == 76, "");
 _Static_assert(offsetof(struct shmipc_create, fd) == 80, "");
 _Static_assert(offsetof(struct shmipc_create, result) == 84, "");
-_Static_assert(offsetof(struct shmipc_create, reserved) == 88, "");
+_Static_assert(offsetof(struct shmipc_create, tie_fd) == 88, "");
+_Static_assert(offsetof(struct shmipc_create, pad) == 92, "");
+_Static_assert(offsetof(struct shmipc_create, reserved) == 96, "");
 
 _Static_assert(offsetof(struct shmipc_open, name) == 0, "");
 _Static_assert(offsetof(struct shmipc_open, flags) == 64, "");
@@ -494,11 +497,12 @@ TEST(constants)
 	/* single bits, no overlap inside a flags word */
 	EXPECT_EQ(0x7ULL, SHMIPC_FEAT_REGIONS | SHMIPC_FEAT_WAIT |
 			  SHMIPC_FEAT_WAITV);
-	EXPECT_EQ(0, SHMIPC_CREATE_EXCL & SHMIPC_CREATE_PERSISTENT);
+	EXPECT_EQ(0x7U, SHMIPC_CREATE_EXCL | SHMIPC_CREATE_PERSISTENT |
+			SHMIPC_CREATE_TIED);
 	EXPECT_EQ(0, SHMIPC_OPEN_RDONLY & SHMIPC_OPEN_STAT);
-	EXPECT_EQ(0x1fU, SHMIPC_INFO_PERSISTENT | SHMIPC_INFO_UNLINKED |
+	EXPECT_EQ(0x3fU, SHMIPC_INFO_PERSISTENT | SHMIPC_INFO_UNLINKED |
 			 SHMIPC_INFO_READ | SHMIPC_INFO_WRITE |
-			 SHMIPC_INFO_DESTROYED);
+			 SHMIPC_INFO_DESTROYED | SHMIPC_INFO_TIED);
 	EXPECT_NE(0, SHMIPC_RESULT_CREATED);
 }
 

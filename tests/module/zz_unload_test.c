@@ -452,4 +452,32 @@ TEST_F(mod, unload_with_marked_dead_peer_in_persistent_region)
 	EXPECT_EQ(128 + SIGKILL, sx_kill_reap(pid));
 }
 
+/* Tied names of a persistent parent, nothing open: unload drops them all. */
+TEST_F(mod, unload_with_tied_regions_of_persistent_parent)
+{
+	char child[SHMIPC_NAME_MAX];
+	int dev, fd, c, i;
+	long base;
+
+	base = mod_refcnt();
+	ASSERT_LE(0, base);
+	dev = sx_dev_open();
+	ASSERT_LE(0, dev);
+	fd = sx_create(dev, self->name, 4096, 0600,
+		       SHMIPC_CREATE_EXCL | SHMIPC_CREATE_PERSISTENT);
+	ASSERT_LE(0, fd);
+	for (i = 0; i < 3; i++) {
+		snprintf(child, sizeof(child), "%.40s-t%d", self->name, i);
+		c = sx_create_tied(dev, child, 8192, SHMIPC_CREATE_EXCL, fd);
+		ASSERT_LE(0, c);
+		close(c);
+	}
+	close(fd);
+	close(dev);
+	EXPECT_TRUE(refcnt_back_to(base));
+	EXPECT_EQ(1, sx_dbg_count_name(child));
+	ASSERT_EQ(0, mod_unload());
+	EXPECT_FALSE(mod_loaded());
+}
+
 TEST_HARNESS_MAIN

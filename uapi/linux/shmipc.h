@@ -25,7 +25,9 @@
  *   region fd counts, with its dup()s and inherited or passed copies.  A
  *   region created without SHMIPC_CREATE_PERSISTENT loses its name when
  *   its last fd closes; a persistent one keeps its name (and its memory)
- *   until SHMIPC_IOC_UNLINK, even with no fd open.  UNLINK removes a name
+ *   until SHMIPC_IOC_UNLINK, even with no fd open; a *tied* one
+ *   (SHMIPC_CREATE_TIED) keeps it until UNLINK or until the region it is
+ *   tied to goes.  UNLINK removes a name
  *   at once; holders keep using the region.  A mapping keeps the memory
  *   it maps alive after every fd is closed (as with memfd), but not the
  *   name, and it counts in no quota: quotas bound regions.
@@ -192,6 +194,7 @@
 #define SHMIPC_FEAT_PEERS	0x8ULL	/* ATTACH/DETACH/OWN/RECLAIM, events */
 #define SHMIPC_FEAT_URING_CMD	0x10ULL	/* SHMIPC_URING_WAIT */
 #define SHMIPC_FEAT_LIST	0x20ULL	/* LIST, PEERS */
+#define SHMIPC_FEAT_TIED	0x40ULL	/* SHMIPC_CREATE_TIED */
 
 struct shmipc_features {
 	__u32 api_version;	/* out: SHMIPC_API_VERSION */
@@ -206,6 +209,7 @@ struct shmipc_features {
 /* struct shmipc_create.flags */
 #define SHMIPC_CREATE_EXCL	  0x1U /* fail with -EEXIST if it exists */
 #define SHMIPC_CREATE_PERSISTENT 0x2U /* name outlives its fds: UNLINK */
+#define SHMIPC_CREATE_TIED	  0x4U /* name lives while .tie_fd's region does */
 
 /* struct shmipc_create.result */
 #define SHMIPC_RESULT_CREATED	0x1U /* a new region was made */
@@ -213,7 +217,19 @@ struct shmipc_features {
 /*
  * Create a region, or without SHMIPC_CREATE_EXCL open an existing one
  * read-write (then .size must not exceed its size, else -EINVAL, and
- * .mode and SHMIPC_CREATE_PERSISTENT are ignored).  Memory reads as zero.
+ * .mode, SHMIPC_CREATE_PERSISTENT and SHMIPC_CREATE_TIED are ignored).
+ * Memory reads as zero.
+ *
+ * SHMIPC_CREATE_TIED (SHMIPC_FEAT_TIED) makes the new region's name live
+ * as long as the *parent* region of the writable region fd .tie_fd: like
+ * a persistent name, it outlives the region's own fds, until UNLINK or
+ * until the parent region itself goes (no fd open, no persistent name), so a
+ * process can hand a new region to a peer that may open it after the
+ * creator died, and nothing is left when both are gone.  The parent must
+ * not be tied itself.  Errors: -EBADF (.tie_fd is no open region fd, or
+ * not writable), -EINVAL (with SHMIPC_CREATE_PERSISTENT; a tied parent;
+ * .tie_fd or .pad set without the flag), -EIDRM (the parent was
+ * destroyed).
  */
 struct shmipc_create {
 	char name[SHMIPC_NAME_MAX];
@@ -222,7 +238,9 @@ struct shmipc_create {
 	__u32 flags;		/* SHMIPC_CREATE_* */
 	__s32 fd;		/* out: region fd (O_CLOEXEC) */
 	__u32 result;		/* out: SHMIPC_RESULT_* */
-	__u64 reserved[2];
+	__s32 tie_fd;		/* with SHMIPC_CREATE_TIED: parent region fd */
+	__u32 pad;		/* 0 */
+	__u64 reserved;		/* 0 */
 };
 
 /* struct shmipc_open.flags */
@@ -252,6 +270,7 @@ struct shmipc_unlink {
 #define SHMIPC_INFO_READ	0x4U /* this fd may read / map / wait */
 #define SHMIPC_INFO_WRITE	0x8U /* this fd may map writable */
 #define SHMIPC_INFO_DESTROYED	0x10U /* torn down by UNLINK_DESTROY */
+#define SHMIPC_INFO_TIED	0x20U /* named, tied to a live parent */
 
 struct shmipc_info {
 	char name[SHMIPC_NAME_MAX];
@@ -368,7 +387,7 @@ struct shmipc_region_entry {
 	__u32 uid;		/* owner, in the caller's user namespace */
 	__u32 gid;
 	__u32 mode;		/* 0777 bits */
-	__u32 flags;		/* SHMIPC_INFO_PERSISTENT, _UNLINKED, _DESTROYED */
+	__u32 flags;		/* SHMIPC_INFO_* but _READ and _WRITE */
 	__u32 nr_peers;		/* attached peers */
 	__u32 nr_waiters;	/* words waited on */
 	__u32 nr_files;		/* open region file descriptions */

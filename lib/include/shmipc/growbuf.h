@@ -32,15 +32,15 @@
  * read but not acked); a blocked side gets -EOWNERDEAD when the other
  * side's process dies and -EPIPE when it closed.
  *
- * Backends: module: generations are ordinary regions whose names and
- * memory go with the last handle (also after a crash), so a message
- * committed into a new generation that the reader has not mapped yet is
- * lost if the writer dies or closes before the reader reads it (the
- * reader then gets -EOWNERDEAD / -EPIPE; shmipc_growbuf_wait_ack() before
- * closing avoids it).  Portable: generation names outlive their handles
- * like every portable region's; the library removes each when it is no
- * longer needed (superseded, or both sides done), but a crash can leave
- * the last one behind: shmipc_growbuf_unlink() removes it.
+ * A committed message is delivered even if its writer dies or closes
+ * before the reader mapped its generation: the library removes each
+ * generation's name when it is no longer needed (superseded, both sides
+ * done, or the writer leaving after its reader died).
+ * Backends: module: a generation's name is tied to @r's region
+ * (SHMIPC_CREATE_TIED), so the one a crash leaves behind goes when the
+ * region goes.  Portable: generation names outlive their handles like
+ * every portable region's; shmipc_growbuf_unlink() removes the one a
+ * crash left behind.
  *
  * Thread-safety: a handle is used by one thread at a time.
  */
@@ -80,7 +80,8 @@ int shmipc_growbuf_open(struct shmipc_region *r, const char *key,
 /*
  * Release the role (the other side gets -EPIPE once it would block),
  * unmap the generation, free the handle.  A writer whose last message
- * was acked removes its generation's name.  NULL is a no-op.
+ * was acked, or whose reader died, removes its generation's name.  NULL
+ * is a no-op.
  */
 int shmipc_growbuf_close(struct shmipc_growbuf *gb);
 
