@@ -93,8 +93,9 @@ demo-host:
 	$(MAKE) -C tools/demo host
 	build/demo/shmipc-demo $(DEMO_ARGS)
 
-# Benchmarks (not tests, tools/bench/): chanbench on the host, then
-# chanbench, kill-to-wake and memory in the VM; results in
+# Benchmarks (not tests, tools/bench/): chanbench, memory and ctlscale on
+# the host, then the same and kill-to-wake in the VM, then kill-to-wake
+# on the host (portable backend and the alternatives); results in
 # build/bench/results.* and the plot build/bench/latency-*.png
 # (CHANBENCH_ARGS="--time-ms 50" for a quick run).  Installs what the
 # alternatives and the plot need first (install-deps.sh --bench).

@@ -8,11 +8,12 @@
  * never run on one CPU, every row compared to a baseline got a ratio,
  * the Markdown table has a line per JSON line, and bad options are
  * refused before anything is written; likewise ctlscale's rows (the
- * controller/worker transition, channel-count scaling).  Never asserts
- * on time.
+ * controller/worker transition, channel-count scaling) and the host's
+ * kill-to-wake rows.  Never asserts on time.
  *
  * The binaries: $CHANBENCH, else build/bench/chanbench found from this
- * test's own path (build/tests/host/); build/bench/ctlscale likewise.
+ * test's own path (build/tests/host/); build/bench/ctlscale and
+ * kill-to-wake likewise.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -604,6 +605,63 @@ TEST_F(files, ctlscale_run_is_well_formed)
 	argv[0] = "--bogus";
 	EXPECT_EQ(2, run_bench("ctlscale", argv, self->out));
 	EXPECT_EQ(0, table_rows(self->out));
+}
+
+/*
+ * kill-to-wake on the host (libshmipc's portable backend beside the
+ * kernel's notifications): every row well formed, compared with the
+ * pidfd baseline, one table line each; bad options refused.  Boost and
+ * iceoryx are left out (optional packages; RouDi is one per machine).
+ */
+TEST_F(files, kill_to_wake_run_is_well_formed)
+{
+	static const char *const transports[] = { "pidfd", "pipe-eof",
+						  "unix-stream-eof", "spsc" };
+	const char *argv[] = { "--trials", "10", "--only",
+			       "pidfd,pipe,unix-stream,spsc", "--json",
+			       self->json, NULL };
+	struct rows rows;
+	int i, bad = 0;
+
+	ASSERT_EQ(0, run_bench("kill-to-wake", argv, self->out));
+	ASSERT_EQ(0, read_rows(self->json, &rows, &bad)) {
+		TH_LOG("line %d of %s is not a well-formed row", bad,
+		       self->json);
+	}
+	ASSERT_EQ(4, rows.n);
+	EXPECT_EQ(rows.n, table_rows(self->out));
+	for (i = 0; i < rows.n; i++) {
+		const struct jrow *r = &rows.v[i];
+		const double *v = r->num;
+
+		EXPECT_STREQ(transports[i], r->str[F_TRANSPORT]);
+		EXPECT_STREQ("kill-to-wake", r->str[F_BENCH]);
+		EXPECT_STREQ("portable", r->str[F_BACKEND]);
+		EXPECT_TRUE(is_placement(r->str[F_PLACEMENT]));
+		EXPECT_EQ(0, v[F_SIZE]);
+		EXPECT_EQ(10, v[F_SAMPLES]);
+		EXPECT_GT(v[F_P50], 0);
+		EXPECT_LE(v[F_P50], v[F_P99]);
+		EXPECT_LE(v[F_P99], v[F_P999]);
+		if (i == 0) {
+			EXPECT_EQ(0, r->str[F_BASELINE][0]);
+			EXPECT_TRUE(isnan(v[F_RATIO]));
+		} else {
+			EXPECT_STREQ("pidfd/kill-to-wake", r->str[F_BASELINE]);
+			EXPECT_FALSE(isnan(v[F_RATIO]));
+		}
+	}
+	free(rows.v);
+	/* Bad options: exit 2, no JSON file. */
+	unlink(self->json);
+	argv[1] = "9";
+	EXPECT_EQ(2, run_bench("kill-to-wake", argv, self->out));
+	EXPECT_EQ(-1, access(self->json, F_OK));
+	argv[1] = "x";
+	EXPECT_EQ(2, run_bench("kill-to-wake", argv, self->out));
+	argv[0] = "--bogus";
+	EXPECT_EQ(2, run_bench("kill-to-wake", argv, self->out));
+	EXPECT_EQ(-1, access(self->json, F_OK));
 }
 
 TEST_HARNESS_MAIN

@@ -245,8 +245,15 @@ int report_open(const struct bench_opts *o, const char *backend);
 void report_section(enum placement p, const char *note);
 void report_row(const struct row *row);
 int report_close(void);
+/* Only the JSON lines (to @path, if not NULL) of rows of @backend. */
+int report_json_open(const char *path, const char *backend);
+void report_json(const struct row *row);
 /* targets.c: issue 6's targets as met / missed, after the table. */
 void report_targets(const struct row *rows, size_t n);
+/* ... and kill-to-wake's: the module's rows (@vm, from the VM) beside
+ * the host's (@host: the portable backend and the alternatives). */
+void report_kill_target(const struct row *vm, size_t n_vm,
+			const struct row *host, size_t n_host);
 void row_init(struct row *row, const char *bench, const char *transport,
 	      enum placement p, size_t msg_size);
 
@@ -259,6 +266,11 @@ int xfer_recv(const struct trial *t, void *ep, void *msg,
 bool tr_supports(const struct transport *tr, enum bench_mode mode);
 /* A zeroed message buffer of @n messages (aligned to a cache line). */
 void *msg_alloc(const struct trial *t, unsigned int n);
+
+/* roudi.c: classic iceoryx's daemon, started once per run and stopped
+ * (SIGTERM) at its end; start: 0 once it said it is ready, or -errno. */
+int roudi_start(void);
+void roudi_stop(void);
 
 /* The transports and patterns. */
 extern const struct transport tr_cacheline, tr_futex, tr_spsc, tr_mpmc;

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <new>
 
+#include <boost/date_time/posix_time/posix_time_types.hpp>
 #include <boost/interprocess/ipc/message_queue.hpp>
 
 #include "boostmq.h"
@@ -77,6 +78,25 @@ int bmq_recv(struct bmq *q, void *msg, size_t len, int wait)
 			q->q.receive(msg, len, got, prio);
 		else if (!q->q.try_receive(msg, len, got, prio))
 			return -EAGAIN;
+		return got == len ? 0 : -EBADMSG;
+	} catch (...) {
+		return -EIO;
+	}
+}
+
+int bmq_recv_timed(struct bmq *q, void *msg, size_t len, uint64_t timeout_ns)
+{
+	namespace pt = boost::posix_time;
+	bip::message_queue::size_type got = 0;
+	unsigned int prio;
+
+	try {
+		/* Boost's deadlines are UTC wall-clock times. */
+		pt::ptime until = pt::microsec_clock::universal_time() +
+				  pt::microseconds((long)(timeout_ns / 1000));
+
+		if (!q->q.timed_receive(msg, len, got, prio, until))
+			return -ETIMEDOUT;
 		return got == len ? 0 : -EBADMSG;
 	} catch (...) {
 		return -EIO;

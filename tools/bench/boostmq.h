@@ -8,6 +8,7 @@
 #define CHANBENCH_BOOSTMQ_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -22,6 +23,8 @@ void bmq_close(struct bmq *q);
 /* @wait: block while full / empty; else -EAGAIN then. */
 int bmq_send(struct bmq *q, const void *msg, size_t len, int wait);
 int bmq_recv(struct bmq *q, void *msg, size_t len, int wait);
+/* Receive, waiting at most @timeout_ns: -ETIMEDOUT when nothing came. */
+int bmq_recv_timed(struct bmq *q, void *msg, size_t len, uint64_t timeout_ns);
 
 #ifdef __cplusplus
 }

@@ -60,17 +60,22 @@ static void cpu_model(char *buf, size_t len)
 	fclose(f);
 }
 
+int report_json_open(const char *path, const char *backend)
+{
+	run_backend = backend;
+	if (!path)
+		return 0;
+	json = fopen(path, "w");
+	return json ? 0 : -1;
+}
+
 int report_open(const struct bench_opts *o, const char *backend)
 {
 	struct utsname u;
 	char model[128];
 
-	run_backend = backend;
-	if (o->json_path) {
-		json = fopen(o->json_path, "w");
-		if (!json)
-			return -1;
-	}
+	if (report_json_open(o->json_path, backend))
+		return -1;
 	cpu_model(model, sizeof(model));
 	if (uname(&u))
 		snprintf(u.release, sizeof(u.release), "unknown");
@@ -153,6 +158,12 @@ static void json_row(const struct row *r)
 	fflush(json);
 }
 
+void report_json(const struct row *r)
+{
+	if (json)
+		json_row(r);
+}
+
 void report_row(const struct row *r)
 {
 	char b[7][32];
@@ -175,8 +186,7 @@ void report_row(const struct row *r)
 	       cell(b[6], 32, r->ratio, 1, -1),
 	       r->baseline[0] ? r->baseline : "-");
 	fflush(stdout);
-	if (json)
-		json_row(r);
+	report_json(r);
 }
 
 int report_close(void)

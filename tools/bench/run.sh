@@ -1,7 +1,9 @@
 #!/bin/bash
 # `make bench`: chanbench, memory and ctlscale on the host (portable
 # backend), then every benchmark in the VM (module backend: chanbench,
-# kill-to-wake, memory and ctlscale), and the results of both in
+# kill-to-wake, memory and ctlscale), then kill-to-wake on the host
+# (libshmipc's portable backend and the alternatives, with the module's
+# figures from the VM for issue 6's target), and the results of all in
 #   build/bench/results.md     the tables, host first
 #   build/bench/results.jsonl  one JSON object per row (chanbench's fields)
 #   build/bench/results-memory.jsonl  the memory figures (their own fields)
@@ -35,6 +37,12 @@ echo "== host: ctlscale"
 echo "== VM"
 CHANBENCH_ARGS="${args[*]}" "$root/tools/vm/run-bench.sh" || rc=1
 
+# After the VM: its module rows go into the kill-to-wake target.
+echo "== host: kill-to-wake"
+"$out/kill-to-wake" --json "$out/host-kill-to-wake.jsonl" \
+	--module-json "$out/vm-kill-to-wake.jsonl" | tee "$out/host-kill-to-wake.md"
+[ "${PIPESTATUS[0]}" = 0 ] || { echo "bench: kill-to-wake failed on the host" >&2; rc=1; }
+
 {
 	echo "# shmipc benchmarks"
 	echo
@@ -54,6 +62,8 @@ CHANBENCH_ARGS="${args[*]}" "$root/tools/vm/run-bench.sh" || rc=1
 	cat "$out/host-memory.md" 2>/dev/null
 	echo
 	cat "$out/host-ctlscale.md" 2>/dev/null
+	echo
+	cat "$out/host-kill-to-wake.md" 2>/dev/null
 	for md in "$out"/vm-*.md; do
 		[ -f "$md" ] || continue
 		name=${md##*/vm-}
@@ -66,7 +76,8 @@ CHANBENCH_ARGS="${args[*]}" "$root/tools/vm/run-bench.sh" || rc=1
 		printf '\n![round trip against message size, VM](latency-vm.png)\n'
 } > "$out/results.md"
 cat "$out/host-chanbench.jsonl" "$out/vm-chanbench.jsonl" \
-	"$out/vm-kill-to-wake.jsonl" "$out/host-ctlscale.jsonl" \
+	"$out/vm-kill-to-wake.jsonl" "$out/host-kill-to-wake.jsonl" \
+	"$out/host-ctlscale.jsonl" \
 	"$out/vm-ctlscale.jsonl" > "$out/results.jsonl" 2>/dev/null
 cat "$out/host-memory.jsonl" "$out/vm-memory.jsonl" \
 	> "$out/results-memory.jsonl" 2>/dev/null

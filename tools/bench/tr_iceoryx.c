@@ -14,17 +14,14 @@
  *   loan ... give_back   the chunk itself, one at a time (zero copy)
  *
  * RouDi, the daemon every iceoryx process registers with, is started
- * before the first iceoryx row (iceoryx_start) and stopped at the end.
+ * before the first iceoryx row and stopped at the end (roudi.c).
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <sched.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
-#include <sys/wait.h>
 
 #include "iceoryx_binding_c/enums.h"
 #include "iceoryx_binding_c/log.h"
@@ -51,74 +48,6 @@ struct iox_ep {
 	iox_ws_t ws;		/* receiver, blocking: NULL until needed */
 	void *loaned;		/* zero copy: the chunk loaned or taken */
 };
-
-static pid_t roudi = -1;
-
-static void iceoryx_stop(void)
-{
-	if (roudi <= 0)
-		return;
-	kill(roudi, SIGTERM);	/* its orderly shutdown, shm removed */
-	waitpid(roudi, NULL, 0);
-	roudi = -1;
-}
-
-/* Has RouDi said it is ready in @log? */
-static bool roudi_ready(const char *log)
-{
-	char line[512];
-	bool ready = false;
-	FILE *f = fopen(log, "r");
-
-	if (!f)
-		return false;
-	while (!ready && fgets(line, sizeof(line), f))
-		ready = strstr(line, "RouDi is ready") != NULL;
-	fclose(f);
-	return ready;
-}
-
-/*
- * Start RouDi, its output in a file (a pipe left unread would stop it);
- * ready when it says so there.
- */
-static int iceoryx_start(void)
-{
-	uint64_t until = now_ns() + IOX_CONNECT_NS;
-	char log[64];
-	int fd;
-
-	snprintf(log, sizeof(log), "/tmp/chanbench-roudi-%d.log", (int)getpid());
-	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	roudi = fork();
-	if (roudi < 0) {
-		close(fd);
-		return -errno;
-	}
-	if (roudi == 0) {
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execlp("iox-roudi", "iox-roudi", "-l", "info", (char *)NULL);
-		_exit(127);
-	}
-	close(fd);
-	while (!roudi_ready(log)) {
-		if (waitpid(roudi, NULL, WNOHANG) == roudi) {
-			roudi = -1;	/* it failed (its log says why) */
-			return -ECHILD;
-		}
-		if (now_ns() >= until) {
-			iceoryx_stop();
-			return -ETIMEDOUT;
-		}
-		sleep_ns(10000000);
-	}
-	unlink(log);	/* it keeps writing to the open file */
-	return 0;
-}
-
 
 static int iox_attach(struct trial *t)
 {
@@ -353,8 +282,8 @@ static int iox_give_back(void *ep, unsigned int k)
 
 const struct transport tr_iceoryx = {
 	.name = "iceoryx",
-	.start = iceoryx_start,
-	.stop = iceoryx_stop,
+	.start = roudi_start,
+	.stop = roudi_stop,
 	.attach = iox_attach,
 	.detach = iox_detach,
 	.open = iox_open,
