@@ -147,14 +147,22 @@ static void module_detach(struct shmipc_region *r)
 /* ------------------------------------------------------------------ */
 /* Regions */
 
-/* Does the module know SHMIPC_CREATE_TIED? */
+/* Does the module know SHMIPC_CREATE_TIED?  Asked once. */
 static bool tied_supported(int dev)
 {
+	/* 0 unknown, 1 yes, 2 no.  Relaxed: every thread computes the same
+	 * answer from the same module; nothing else is published by it. */
+	static _Atomic int known;
 	struct shmipc_features f;
+	int k = atomic_load_explicit(&known, memory_order_relaxed);
 
-	memset(&f, 0, sizeof(f));
-	return !xioctl(dev, SHMIPC_IOC_GET_FEATURES, &f) &&
-	       f.features & SHMIPC_FEAT_TIED;
+	if (!k) {
+		memset(&f, 0, sizeof(f));
+		k = !xioctl(dev, SHMIPC_IOC_GET_FEATURES, &f) &&
+		    f.features & SHMIPC_FEAT_TIED ? 1 : 2;
+		atomic_store_explicit(&known, k, memory_order_relaxed);
+	}
+	return k == 1;
 }
 
 static int module_open(struct shmipc_region *r, const char *name,

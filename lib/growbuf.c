@@ -44,6 +44,7 @@
 #define GROWBUF_OBJ	"growbuf"	/* the bytes, in each generation */
 #define GROWBUF_PAGE	4096U
 #define GONE_WAIT_MS	1000U	/* a missing generation's writer to die */
+#define GROW_TRIES	8U	/* generation numbers tried when growing */
 /* A generation's name; the base is short enough that it fits a region
  * name (checked at create and open), the buffer is sized for any base. */
 #define GEN_NAME_SIZE	(SHMIPC_NAME_LEN_MAX + 1 + 12)
@@ -363,6 +364,7 @@ static int grow(struct shmipc_growbuf *gb, uint64_t need)
 	uint32_t gen = (old > published ? old : published) + 1;
 	uint64_t cap = gb->cap * 2;
 	struct shmipc_region *data;
+	unsigned int tries;
 	int ret;
 
 	if (cap < need)
@@ -372,9 +374,15 @@ static int grow(struct shmipc_growbuf *gb, uint64_t need)
 	if (cap > gb->max_cap)
 		cap = gb->max_cap;
 	cap = (cap + GROWBUF_PAGE - 1) & ~(uint64_t)(GROWBUF_PAGE - 1);
-	if (!gen)
-		gen = 1;
-	ret = map_gen(gb, gen, SHMIPC_REGION_HDR_SIZE + cap, &data);
+	/* A name we cannot replace (another user's, left by a writer that
+	 * died): the next number, a few times. */
+	for (tries = 0; tries < GROW_TRIES; tries++, gen++) {
+		if (!gen)
+			gen = 1;
+		ret = map_gen(gb, gen, SHMIPC_REGION_HDR_SIZE + cap, &data);
+		if (ret != -EEXIST)
+			break;
+	}
 	if (ret)
 		return ret;
 	/* The reader acked everything: neither the superseded generation

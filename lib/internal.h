@@ -300,8 +300,9 @@ SHMIPC_LOCAL const struct shmipc_backend_ops *shmipc_ops(int *err);
  * new region's name *tied* to @parent: module backend, it outlives the
  * creator's handles and the creator, until unlinked or until @parent's
  * region goes (SHMIPC_CREATE_TIED; a module without it gives a plain
- * name).  Portable backend: names outlive their handles anyway, and
- * nothing removes them when @parent goes.
+ * name).  @parent must not have been created tied itself (-EINVAL).
+ * Portable backend: names outlive their handles anyway, and nothing
+ * removes them when @parent goes.
  */
 SHMIPC_LOCAL int shmipc_region_create_tied(const struct shmipc_region *parent,
 					   const char *name, size_t size,

@@ -276,6 +276,7 @@ static int region_open(const char *name, size_t size, unsigned int mode,
 	r->base = MAP_FAILED;
 	strcpy(r->name, name);
 	ret = ops->open(r, name, size, mode, flags);
+	r->tie_fd = -1;		/* the parent's: not ours to keep */
 	if (ret)
 		goto fail;
 	if (r->size < SHMIPC_REGION_HDR_SIZE + 64) {

@@ -176,7 +176,8 @@ static struct shmipc_region *shmipc_region_new(const struct shmipc_create *arg,
 	region->cgid = region->gid;
 	region->mode = arg->mode;
 	region->persistent = arg->flags & SHMIPC_CREATE_PERSISTENT;
-	INIT_LIST_HEAD(&region->tied);
+	region->tied = !!parent;
+	INIT_LIST_HEAD(&region->children);
 	INIT_LIST_HEAD(&region->tie_node);
 	atomic_set(&region->nr_files, 0);
 	atomic_set(&region->nr_waiters, 0);
@@ -194,7 +195,7 @@ static struct shmipc_region *shmipc_region_new(const struct shmipc_create *arg,
 	list_add_tail(&region->node, &shmipc_regions);
 	if (parent) {
 		region->tied_to = parent;
-		list_add_tail(&region->tie_node, &parent->tied);
+		list_add_tail(&region->tie_node, &parent->children);
 	}
 	if (region->persistent || parent)
 		kref_get(&region->ref);	/* the name's reference */
@@ -227,31 +228,50 @@ static bool shmipc_unname(struct shmipc_region *region)
 	return region->persistent;
 }
 
+/* Unname every child tied to @region, moving them to @untied. */
+static void shmipc_untie_children(struct shmipc_region *region,
+				  struct list_head *untied)
+{
+	struct shmipc_region *child, *tmp;
+
+	lockdep_assert_held(&shmipc_lock);
+	list_for_each_entry_safe(child, tmp, &region->children, tie_node) {
+		shmipc_unname(child);
+		list_add(&child->tie_node, untied);
+	}
+}
+
+/*
+ * Drop the names' references of the children shmipc_untie_children()
+ * collected, without shmipc_lock.  Children are never parents: their
+ * release does not come back here.
+ */
+static void shmipc_put_untied(struct list_head *untied)
+{
+	struct shmipc_region *child, *tmp;
+
+	list_for_each_entry_safe(child, tmp, untied, tie_node) {
+		list_del_init(&child->tie_node);
+		shmipc_region_put(child);
+	}
+}
+
 /* kref release: called with shmipc_lock held, returns with it released. */
 static void shmipc_region_release(struct kref *ref)
 {
 	struct shmipc_region *region =
 		container_of(ref, struct shmipc_region, ref);
-	struct shmipc_region *child, *tmp;
 	LIST_HEAD(untied);
 
 	shmipc_unname(region);
-	/* Our tied regions lose their names with us. */
-	list_for_each_entry_safe(child, tmp, &region->tied, tie_node) {
-		shmipc_unname(child);
-		list_add(&child->tie_node, &untied);
-	}
+	shmipc_untie_children(region, &untied);	/* they go with us */
 	list_del(&region->node);
 	region->user->nr_regions--;
 	shmipc_user_put(region->user);
 	shmipc_total_bytes -= PAGE_ALIGN(region->size);
 	mutex_unlock(&shmipc_lock);
 
-	/* Untied regions have no children: this recurses at most once. */
-	list_for_each_entry_safe(child, tmp, &untied, tie_node) {
-		list_del_init(&child->tie_node);
-		shmipc_region_put(child);
-	}
+	shmipc_put_untied(&untied);
 	shmipc_peers_release(region);
 	fput(region->shmem);
 	put_user_ns(region->user_ns);
@@ -309,6 +329,8 @@ long shmipc_create(struct shmipc_create __user *uarg)
 	    arg.size > MAX_LFS_FILESIZE)
 		return -EFBIG;
 	if (arg.flags & SHMIPC_CREATE_TIED) {
+		if (arg.tie_fd < 0)
+			return -EBADF;
 		ret = shmipc_tie_parent(arg.tie_fd, &tie, &parent);
 		if (ret)
 			return ret;
@@ -328,7 +350,7 @@ long shmipc_create(struct shmipc_create __user *uarg)
 			kref_get(&region->ref);
 	} else if (parent && READ_ONCE(parent->destroyed)) {
 		ret = -EIDRM;
-	} else if (parent && parent->tied_to) {
+	} else if (parent && parent->tied) {
 		ret = -EINVAL;	/* no chains: see struct shmipc_region */
 	} else {
 		region = shmipc_region_new(&arg, parent);
@@ -433,6 +455,7 @@ long shmipc_unlink(struct shmipc_unlink __user *uarg)
 {
 	struct shmipc_region *region;
 	struct shmipc_unlink arg;
+	LIST_HEAD(untied);
 	bool drop = false;
 	int ret;
 
@@ -456,12 +479,16 @@ long shmipc_unlink(struct shmipc_unlink __user *uarg)
 		/* Keep it alive past the name for the teardown below. */
 		kref_get(&region->ref);
 		drop = shmipc_unname(region);
-		if (arg.flags & SHMIPC_UNLINK_DESTROY)
+		if (arg.flags & SHMIPC_UNLINK_DESTROY) {
 			WRITE_ONCE(region->destroyed, true);
+			/* A destroyed parent's children lose their names. */
+			shmipc_untie_children(region, &untied);
+		}
 	}
 	mutex_unlock(&shmipc_lock);
 	if (ret)
 		return ret;
+	shmipc_put_untied(&untied);
 	if (arg.flags & SHMIPC_UNLINK_DESTROY)
 		shmipc_region_destroy(region);
 	if (drop)
@@ -483,7 +510,7 @@ void shmipc_region_destroy(struct shmipc_region *region)
 
 /*
  * Module exit: no file is open (each holds a module reference), so only
- * persistent names still hold regions.  Drop them.
+ * persistent and tied names still hold regions.  Drop them.
  */
 void shmipc_regions_destroy_all(void)
 {

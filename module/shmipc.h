@@ -76,10 +76,11 @@ struct shmipc_bucket {
  * last put (kref_put_mutex() under shmipc_lock) unhashes it, so a lookup
  * under shmipc_lock never finds a region whose count is zero.
  * A tied region's name (SHMIPC_CREATE_TIED) is held for its parent: the
- * parent's release unnames its tied regions and drops their names'
- * references (after shmipc_lock is released).  A tied region holds no
- * reference on its parent: the parent unties it before it goes.  A tied
- * region cannot be a parent, so that release recurses at most twice.
+ * parent's release (and UNLINK_DESTROY) unnames its children and drops
+ * their names' references after shmipc_lock is released.  A child holds
+ * no reference on its parent: the parent unnames it before it goes.  A
+ * region created tied (@tied, which never changes) is never a parent, so
+ * a release recurses at most once.
  * Mappings made by mmap() hold the shmem file itself, not the region: the
  * memory outlives the region (as memfd memory outlives its fd).
  *
@@ -96,12 +97,18 @@ struct shmipc_region {
 	kgid_t gid, cgid;
 	umode_t mode;
 	bool persistent;
+	bool tied;			/* created with SHMIPC_CREATE_TIED */
 
 	bool named;			/* in the name table; shmipc_lock */
-	/* Tied names; all three under shmipc_lock. */
-	struct shmipc_region *tied_to;	/* parent while named and tied */
-	struct list_head tied;		/* our tied regions, by @tie_node */
-	struct list_head tie_node;	/* in tied_to->tied */
+	/*
+	 * Tied names, under shmipc_lock: @tied_to is the parent while we are
+	 * named, and @tie_node then sits on its @children.  Once unnamed,
+	 * @tie_node belongs to whoever unnamed us (a private list of
+	 * children to put after shmipc_lock is released).
+	 */
+	struct shmipc_region *tied_to;
+	struct list_head children;	/* our named tied regions */
+	struct list_head tie_node;
 	struct hlist_node hnode;	/* name table; shmipc_lock */
 	struct list_head node;		/* shmipc_regions; shmipc_lock */
 	struct shmipc_user *user;	/* creator's accounting; shmipc_lock */

@@ -830,6 +830,64 @@ TEST_F_TIMEOUT(gb, writer_close_after_reader_death_leaves_no_name, 60)
 	close(fds[1]);
 }
 
+/*
+ * A generation name another user left behind (a writer of that user that
+ * died), which this writer may not remove: it grows into the next
+ * number instead of failing for good, and the reader follows.
+ */
+TEST_F_TIMEOUT(gb, stale_generation_of_another_user_skipped, 60)
+{
+	uint64_t dl = SOON(20000), len;
+	struct shmipc_region *shared, *stale;
+	struct shmipc_growbuf *rd;
+	char name[80], sname[96];
+	const void *p;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root to act as another user");
+	snprintf(name, sizeof(name), "%.40s-x", self->o.name);
+	shmipc_region_unlink(name);
+	ASSERT_EQ(0, shmipc_region_open(name, RSIZE, 0666,
+					SHMIPC_REGION_CREATE |
+						SHMIPC_REGION_EXCL, &shared));
+	ASSERT_EQ(0, shmipc_growbuf_create(shared, "gb", INIT, MAX));
+	/* Root's leftover "generation 1", not removable by nobody. */
+	snprintf(sname, sizeof(sname), "%s.gb.g1", name);
+	ASSERT_EQ(0, shmipc_region_open(sname, 8192, 0644,
+					SHMIPC_REGION_CREATE |
+						SHMIPC_REGION_EXCL, &stale));
+	ASSERT_EQ(0, shmipc_growbuf_open(shared, "gb", SHMIPC_CONSUMER, &rd));
+	pid = lt_fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct shmipc_region *r;
+		struct shmipc_growbuf *w;
+
+		if (setgid(65534) || setuid(65534))
+			_exit(100);
+		if (shmipc_region_open(name, 0, 0, 0, &r) ||
+		    shmipc_growbuf_open(r, "gb", SHMIPC_PRODUCER, &w))
+			_exit(101);
+		if (shmipc_growbuf_write(w, "as nobody", 9, SOON(5000)))
+			_exit(102);
+		_exit(shmipc_growbuf_generation(w) == 2 ? 0 : 103);
+	}
+	EXPECT_EQ(0, lt_reap(pid));
+	ASSERT_EQ(0, shmipc_growbuf_read(rd, &p, &len, dl));
+	EXPECT_EQ(9U, len);
+	EXPECT_EQ(0, memcmp(p, "as nobody", 9));
+	EXPECT_EQ(2U, shmipc_growbuf_generation(rd));
+	ASSERT_EQ(0, shmipc_growbuf_ack(rd));
+	shmipc_growbuf_close(rd);
+	shmipc_region_close(stale);
+	shmipc_region_unlink(sname);
+	while (shmipc_growbuf_unlink(shared, "gb") == 0)
+		;
+	shmipc_region_close(shared);
+	shmipc_region_unlink(name);
+}
+
 TEST_F(gb, clean_close_gives_epipe)
 {
 	uint64_t dl = SOON(10000), len;

@@ -217,6 +217,46 @@ TEST_F(tied, many_children_go_with_the_parent)
 	}
 }
 
+/* A child that outlived its parent's release is still no parent. */
+TEST_F(tied, orphaned_child_is_no_parent)
+{
+	int c = sx_create_tied(self->dev, self->cname, 4096, 0, self->parent);
+
+	ASSERT_LE(0, c);
+	close(self->parent);
+	self->parent = -1;
+	EXPECT_EQ(SHMIPC_INFO_UNLINKED,
+		  info_flags(c) & (SHMIPC_INFO_UNLINKED | SHMIPC_INFO_TIED));
+	EXPECT_EQ(-EINVAL, sx_create_tied(self->dev, "tied-grandchild", 4096,
+					  0, c));
+	EXPECT_EQ(0, sx_dbg_count_name("tied-grandchild"));
+	close(c);
+}
+
+/* UNLINK_DESTROY of the parent takes its children's names at once. */
+TEST_F(tied, destroyed_parent_unnames_children)
+{
+	int c = sx_create_tied(self->dev, self->cname, 4096, 0, self->parent);
+	char other[SHMIPC_NAME_MAX];
+	int o;
+
+	ASSERT_LE(0, c);
+	snprintf(other, sizeof(other), "%.40s-o", self->cname);
+	o = sx_create_tied(self->dev, other, 4096, 0, self->parent);
+	ASSERT_LE(0, o);
+	close(o);
+	EXPECT_EQ(0, sx_destroy(self->dev, self->pname));
+	EXPECT_FALSE(named(self, self->cname));
+	EXPECT_FALSE(named(self, other));
+	EXPECT_EQ(0, sx_dbg_count_name(other));
+	/* The open child is not destroyed, only unnamed. */
+	EXPECT_EQ(SHMIPC_INFO_UNLINKED,
+		  info_flags(c) & (SHMIPC_INFO_UNLINKED | SHMIPC_INFO_TIED |
+				   SHMIPC_INFO_DESTROYED));
+	close(c);
+	EXPECT_EQ(0, sx_dbg_count_name(self->cname));
+}
+
 TEST_F(tied, existing_name_is_opened_not_tied)
 {
 	int plain = sx_create(self->dev, self->cname, 4096, 0600,
@@ -295,14 +335,14 @@ TEST_F(tied, bad_ties_refused)
 	EXPECT_EQ(-EINVAL, sx_create_tied(self->dev, "tied-grandchild", 4096,
 					  0, c));
 	EXPECT_EQ(0, sx_dbg_count_name("tied-grandchild"));
-	/* Once untied (unlinked), it may be one. */
+	/* Not even once unnamed (unlinked). */
 	EXPECT_EQ(0, sx_unlink(self->dev, self->cname));
 	gc = sx_create_tied(self->dev, "tied-grandchild", 4096, 0, c);
-	ASSERT_LE(0, gc);
-	close(gc);
-	EXPECT_EQ(1, sx_dbg_count_name("tied-grandchild"));
-	close(c);
+	EXPECT_EQ(-EINVAL, gc);
+	if (gc >= 0)
+		close(gc);
 	EXPECT_EQ(0, sx_dbg_count_name("tied-grandchild"));
+	close(c);
 	/* A destroyed parent takes no new ties. */
 	EXPECT_EQ(0, sx_destroy(self->dev, self->pname));
 	EXPECT_EQ(-EIDRM, sx_create_tied(self->dev, self->cname, 4096, 0,

@@ -217,19 +217,21 @@ struct shmipc_features {
 /*
  * Create a region, or without SHMIPC_CREATE_EXCL open an existing one
  * read-write (then .size must not exceed its size, else -EINVAL, and
- * .mode, SHMIPC_CREATE_PERSISTENT and SHMIPC_CREATE_TIED are ignored).
- * Memory reads as zero.
+ * .mode, SHMIPC_CREATE_PERSISTENT and SHMIPC_CREATE_TIED are ignored,
+ * though .tie_fd is still checked).  Memory reads as zero.
  *
  * SHMIPC_CREATE_TIED (SHMIPC_FEAT_TIED) makes the new region's name live
  * as long as the *parent* region of the writable region fd .tie_fd: like
- * a persistent name, it outlives the region's own fds, until UNLINK or
- * until the parent region itself goes (no fd open, no persistent name), so a
- * process can hand a new region to a peer that may open it after the
- * creator died, and nothing is left when both are gone.  The parent must
- * not be tied itself.  Errors: -EBADF (.tie_fd is no open region fd, or
- * not writable), -EINVAL (with SHMIPC_CREATE_PERSISTENT; a tied parent;
- * .tie_fd or .pad set without the flag), -EIDRM (the parent was
- * destroyed).
+ * a persistent name, it outlives the region's own fds, until UNLINK (by
+ * its owner or creator), until the parent region itself goes (no fd
+ * open, no persistent name) or until the parent is destroyed
+ * (UNLINK_DESTROY).  So a process can hand a new region to a peer that
+ * may open it after the creator died, and nothing is left when both are
+ * gone.  It counts against its creator's quotas until then.  A region
+ * created tied is never a parent.  Errors: -EBADF (.tie_fd is no open
+ * region fd, or not writable), -EINVAL (with SHMIPC_CREATE_PERSISTENT;
+ * a parent created tied; .tie_fd set without the flag; .pad or
+ * .reserved not 0), -EIDRM (the parent was destroyed).
  */
 struct shmipc_create {
 	char name[SHMIPC_NAME_MAX];
