@@ -171,11 +171,15 @@ static void wake_other(struct ends *e, bool force)
 		flag = &e->s->prod_waiting;
 		seq = &e->s->space_seq;
 	}
-	/* seq_cst exchange: the Dekker pair with the sleeper's flag store and
-	 * condition load (see the top of this file).  Clearing the flag as
-	 * we take it means a sleeper that was killed leaves at most one
-	 * wasted wake behind, not a syscall on every later publish: a live
-	 * sleeper sets it again on each round. */
+	/* seq_cst load: the Dekker pair with the sleeper's flag store and
+	 * condition load (see the top of this file).  Only a load on the
+	 * fast path, so the sleep words' line stays shared-clean in both
+	 * caches.  Clearing the flag as we take it (seq_cst exchange) means
+	 * a sleeper that was killed leaves at most one wasted wake behind,
+	 * not a syscall on every later publish: a live sleeper sets it again
+	 * on each round. */
+	if (!force && !atomic_load_explicit(flag, memory_order_seq_cst))
+		return;
 	if (!atomic_exchange_explicit(flag, 0, memory_order_seq_cst) && !force)
 		return;
 	/* Release: the bump is ordered after our cursor store. */
