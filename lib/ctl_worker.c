@@ -20,7 +20,9 @@ struct shmipc_worker {
 	struct shmipc_growbuf *rep;	/* we write replies */
 	char name[SHMIPC_NAME_LEN_MAX + 1];	/* the controller's region */
 	uint64_t max_msg;
+	unsigned int slot;
 	bool holding;			/* a request taken, not replied */
+	bool controller_died;		/* we saw it (-EOWNERDEAD) */
 	struct ctl_msg cur;
 };
 
@@ -75,6 +77,7 @@ int shmipc_worker_open(const char *spec, struct shmipc_worker **out)
 		ret = -ERANGE;
 	if (!ret) {
 		w->s = &w->h->slots[slot];
+		w->slot = slot;
 		w->max_msg = cfg.max_msg;
 		ctl_keys(slot, req, rep);
 		ret = shmipc_growbuf_open(w->r, req, SHMIPC_CONSUMER, &w->req);
@@ -97,10 +100,20 @@ int shmipc_worker_open(const char *spec, struct shmipc_worker **out)
 
 int shmipc_worker_close(struct shmipc_worker *w)
 {
+	char req[16], rep[16];
+
 	if (!w)
 		return 0;
 	shmipc_growbuf_close(w->req);
 	shmipc_growbuf_close(w->rep);
+	/* Portable: our buffers' names may postdate the removal of the dead
+	 * controller's names by another worker (a reply we were building
+	 * then); nobody reads them now, and our mapping still finds them. */
+	if (w->controller_died && w->r->ops->kind == SHMIPC_BACKEND_PORTABLE) {
+		ctl_keys(w->slot, req, rep);
+		shmipc_growbuf_unlink(w->r, req);
+		shmipc_growbuf_unlink(w->r, rep);
+	}
 	shmipc_region_close(w->r);
 	free(w);
 	return 0;
@@ -122,9 +135,11 @@ int shmipc_worker_next(struct shmipc_worker *w, unsigned int *kind,
 	/* Portable: the dead controller's names outlive it; the first of
 	 * its workers to see the death removes them (it checks that the
 	 * controller is dead), so nothing is left once they exit. */
-	if (ret == -EOWNERDEAD &&
-	    w->r->ops->kind == SHMIPC_BACKEND_PORTABLE)
-		shmipc_ctl_unlink(w->name);
+	if (ret == -EOWNERDEAD) {
+		w->controller_died = true;
+		if (w->r->ops->kind == SHMIPC_BACKEND_PORTABLE)
+			shmipc_ctl_unlink(w->name);
+	}
 	if (ret)
 		return ret;
 	if (n < sizeof(w->cur) || n - sizeof(w->cur) > w->max_msg) {
@@ -162,6 +177,8 @@ int shmipc_worker_reply(struct shmipc_worker *w, const void *data,
 				     shmipc_now_ns());
 	if (ret == -ETIMEDOUT)
 		ret = -EBADMSG;
+	if (ret == -EOWNERDEAD)
+		w->controller_died = true;
 	if (ret)
 		return ret;
 	memcpy(p, &w->cur, sizeof(w->cur));

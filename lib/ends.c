@@ -12,8 +12,9 @@
  * Sleeping (the waiter flag): the sleeper sets its flag (seq_cst), reads
  * the sequence word, re-checks its condition, and sleeps on the sequence
  * word if nothing changed.  The other side, after publishing its cursor
- * (seq_cst), takes the flag (seq_cst exchange with 0) and only if it was
- * set bumps the sequence word and wakes; the sleeper sets it again on
+ * (seq_cst), reads the flag (seq_cst load; no write while nobody
+ * sleeps), and only if it is set takes it (seq_cst exchange with 0),
+ * bumps the sequence word and wakes; the sleeper sets it again on
  * every round, so a sleeper killed asleep leaves at most one extra wake.
  * Both pairs being seq_cst, at least one side sees the other's store
  * (Dekker): either the sleeper sees the new cursor, or the publisher sees

@@ -238,8 +238,10 @@ static void drop_gen(struct shmipc_growbuf *gb, bool unlink)
 /* Is nothing waiting for the reader (as far as the shared words say)? */
 static bool all_acked(const struct growbuf_ctl *c)
 {
-	/* Relaxed: a cleanup decision; a stale answer keeps a name. */
-	return atomic_load_explicit(&c->seq, memory_order_relaxed) ==
+	/* Acquire on seq: after a reader saw the writer gone (seq_cst), the
+	 * writer's last publish is seen.  Relaxed on ack: our own, or a
+	 * stale value that only keeps a name. */
+	return atomic_load_explicit(&c->seq, memory_order_acquire) ==
 	       atomic_load_explicit(&c->ack, memory_order_relaxed);
 }
 
@@ -250,16 +252,14 @@ int shmipc_growbuf_close(struct shmipc_growbuf *gb)
 	if (!gb)
 		return 0;
 	/* Nobody needs the name of a generation once everything in it was
-	 * acked and the writer is gone (a new writer starts a new one), nor
-	 * once the writer leaves after its reader died: a reader that comes
-	 * later finds the writer gone (-EPIPE), as on the module backend,
-	 * where the region goes with its last handle.  The writer removes it
-	 * itself because it may have created it after a cleaner (a dead
-	 * controller's worker, shmipc_ctl_unlink()) looked. */
+	 * acked and the writer is gone (a new writer starts a new one).  A
+	 * reader asks whether the writer is gone first: a writer that left
+	 * had published its last message before, so the check of seq after
+	 * it cannot miss that message. */
 	if (gb->ends.role == SHMIPC_PRODUCER)
-		done = all_acked(gb->c) || ends_other_gone(&gb->ends);
+		done = all_acked(gb->c);
 	else
-		done = all_acked(gb->c) && ends_other_gone(&gb->ends);
+		done = ends_other_gone(&gb->ends) && all_acked(gb->c);
 	ends_leave(&gb->ends);
 	drop_gen(gb, done);
 	free(gb);
@@ -596,19 +596,30 @@ int shmipc_growbuf_unlink(struct shmipc_region *r, const char *key)
 {
 	char base[SHMIPC_NAME_LEN_MAX + 1];
 	struct growbuf_ctl *c;
-	uint32_t gen;
-	int ret, a, b;
+	uint32_t gen, first, g, i;
+	int ret, err;
 
 	ret = ctl_find(r, key, SHMIPC_PRODUCER, &c);
 	if (!ret)
 		ret = base_name(r, key, base);
 	if (ret)
 		return ret;
+	ret = -ENOENT;
 	/* Relaxed: any value is a name to try. */
 	gen = atomic_load_explicit(&c->gen, memory_order_relaxed);
-	a = gen ? unlink_gen(base, gen) : -ENOENT;
-	b = unlink_gen(base, gen + 1 ? gen + 1 : 1);
-	return !a || !b ? 0 : a == -ENOENT ? b : a;
+	/* grow() skips at most GROW_TRIES - 1 numbers either side. */
+	first = gen > GROW_TRIES ? gen - GROW_TRIES : 1;
+	for (g = first, i = 0; i <= 2 * GROW_TRIES; g++, i++) {
+		if (!g)
+			continue;
+		err = unlink_gen(base, g);
+		if (!err)
+			ret = 0;
+		else if (err != -ENOENT && err != -EPERM && err != -EACCES &&
+			 ret == -ENOENT)
+			ret = err;	/* another user's name just stays */
+	}
+	return ret;
 }
 
 /* ------------------------------------------------------------------ */

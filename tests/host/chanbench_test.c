@@ -613,7 +613,8 @@ TEST_F(files, ctlscale_run_is_well_formed)
  * pidfd baseline, one table line each; bad options refused.  Boost and
  * iceoryx are left out (optional packages; RouDi is one per machine).
  */
-TEST_F(files, kill_to_wake_run_is_well_formed)
+/* Above kill-to-wake's own 30 s limit per wait, so it reports first. */
+TEST_F_TIMEOUT(files, kill_to_wake_run_is_well_formed, 120)
 {
 	static const char *const transports[] = { "pidfd", "pipe-eof",
 						  "unix-stream-eof", "spsc" };

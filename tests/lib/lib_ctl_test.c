@@ -538,6 +538,91 @@ TEST(controller_killed)
 	}
 }
 
+/*
+ * Portable cleanup race (found by the torture): the controller is killed
+ * while worker 0 holds a request; worker 1 sees the death first and
+ * removes the controller's names; only then does worker 0 reply, which
+ * creates its reply buffer's first generation.  Worker 0 sees the death
+ * at its next request and removes that name on close: nothing is left.
+ */
+TEST(controller_killed_while_a_worker_replies)
+{
+	char name[64], spec[80];
+	int up[2], go[2];
+	pid_t ctl_pid, w0, w1;
+
+	lt_name(name, sizeof(name), "ctlr");
+	ASSERT_EQ(0, pipe(up));
+	ASSERT_EQ(0, pipe(go));
+	ctl_pid = lt_fork();
+	if (ctl_pid == 0) {
+		struct shmipc_ctl *ctl;
+		struct shmipc_ctl_worker *w[2];
+
+		if (shmipc_ctl_create(name, 2, 256, &ctl) ||
+		    shmipc_ctl_attach(ctl, 0, &w[0]) ||
+		    shmipc_ctl_attach(ctl, 1, &w[1]) ||
+		    lt_signal(up[1]) ||
+		    shmipc_ctl_send_async(w[0], SHMIPC_CTL_PROCESS, "e1", 2))
+			_exit(1);
+		pause();	/* killed here */
+		_exit(2);
+	}
+	ASSERT_EQ(0, lt_await(up[0]));
+	snprintf(spec, sizeof(spec), "%s/0", name);
+	w0 = lt_fork();
+	if (w0 == 0) {
+		struct shmipc_worker *wk;
+		unsigned int kind;
+		const void *p;
+		size_t n;
+		int ret;
+
+		if (shmipc_worker_open(spec, &wk) ||
+		    shmipc_worker_next(wk, &kind, &p, &n, DEADLINE) ||
+		    lt_signal(up[1]) || lt_await(go[0]))
+			_exit(1);
+		/* The controller is dead (portable: its names gone): reply
+		 * anyway.  The module backend may say so at once. */
+		ret = shmipc_worker_reply(wk, "r1", 2);
+		if (ret && ret != -EOWNERDEAD)
+			_exit(2);
+		if (!ret && shmipc_worker_next(wk, &kind, &p, &n, DEADLINE) !=
+		    -EOWNERDEAD)
+			_exit(3);
+		shmipc_worker_close(wk);
+		_exit(0);
+	}
+	ASSERT_EQ(0, lt_await(up[0]));	/* worker 0 holds the request */
+	snprintf(spec, sizeof(spec), "%s/1", name);
+	w1 = lt_fork();
+	if (w1 == 0) {
+		struct shmipc_worker *wk;
+		unsigned int kind;
+		const void *p;
+		size_t n;
+
+		if (shmipc_worker_open(spec, &wk) || lt_signal(up[1]))
+			_exit(1);
+		if (shmipc_worker_next(wk, &kind, &p, &n, DEADLINE) !=
+		    -EOWNERDEAD)
+			_exit(2);
+		shmipc_worker_close(wk);
+		_exit(0);
+	}
+	ASSERT_EQ(0, lt_await(up[0]));	/* worker 1 is attached */
+	kill(ctl_pid, SIGKILL);
+	EXPECT_EQ(128 + SIGKILL, lt_reap(ctl_pid));
+	EXPECT_EQ(0, lt_reap(w1));	/* it saw the death, cleaned up */
+	EXPECT_EQ(0, lt_signal(go[1]));
+	EXPECT_EQ(0, lt_reap(w0));
+	EXPECT_EQ(0, region_left(name));
+	close(up[0]);
+	close(up[1]);
+	close(go[0]);
+	close(go[1]);
+}
+
 /* A controller killed with a dead controller's names still there
  * (portable: as after a crash with no worker to clean up): the next
  * create of the name removes them first. */

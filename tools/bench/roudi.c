@@ -25,8 +25,17 @@ void roudi_stop(void)
 {
 	if (roudi <= 0)
 		return;
+	uint64_t until = now_ns() + 10000000000ULL;	/* 10 s */
+
 	kill(roudi, SIGTERM);	/* its orderly shutdown, shm removed */
-	waitpid(roudi, NULL, 0);
+	while (waitpid(roudi, NULL, WNOHANG) == 0) {
+		if (now_ns() >= until) {	/* stuck: no shutdown then */
+			kill(roudi, SIGKILL);
+			waitpid(roudi, NULL, 0);
+			break;
+		}
+		sleep_ns(10000000);
+	}
 	roudi = -1;
 }
 
@@ -73,7 +82,8 @@ int roudi_start(void)
 	close(fd);
 	while (!roudi_ready(log)) {
 		if (waitpid(roudi, NULL, WNOHANG) == roudi) {
-			roudi = -1;	/* it failed (its log says why) */
+			roudi = -1;	/* it failed: its log says why */
+			fprintf(stderr, "iox-roudi exited: see %s\n", log);
 			return -ECHILD;
 		}
 		if (now_ns() >= until) {

@@ -33,9 +33,9 @@
  * side's process dies and -EPIPE when it closed.
  *
  * A committed message is delivered even if its writer dies or closes
- * before the reader mapped its generation: the library removes each
- * generation's name when it is no longer needed (superseded, both sides
- * done, or the writer leaving after its reader died).
+ * before the reader mapped its generation (module backend: with
+ * SHMIPC_FEAT_TIED): the library removes each generation's name when it
+ * is no longer needed (superseded, or both sides done).
  * Backends: module: a generation's name is tied to @r's region
  * (SHMIPC_CREATE_TIED), so the one a crash leaves behind goes when the
  * region goes.  Portable: generation names outlive their handles like
@@ -80,8 +80,7 @@ int shmipc_growbuf_open(struct shmipc_region *r, const char *key,
 /*
  * Release the role (the other side gets -EPIPE once it would block),
  * unmap the generation, free the handle.  A writer whose last message
- * was acked, or whose reader died, removes its generation's name.  NULL
- * is a no-op.
+ * was acked removes its generation's name.  NULL is a no-op.
  */
 int shmipc_growbuf_close(struct shmipc_growbuf *gb);
 
@@ -174,10 +173,12 @@ int shmipc_growbuf_read_obj(struct shmipc_growbuf *gb,
 			    uint64_t deadline_ns);
 
 /*
- * Remove the names of the buffer @key's current generation and of the
- * next one (which a writer that died while growing may have left), for
- * the portable backend's cleanup.  0 if one was removed, -ENOENT if
- * none, -EINVAL, -EBADMSG, or the directory's errors.
+ * Remove the names of the buffer @key's generations around the current
+ * one (the current one, those a writer that died while growing may have
+ * left after it, and those a writer skipped before it because it could
+ * not remove them), for cleanup once both sides are done or dead; names
+ * of another user stay.  0 if one was removed, -ENOENT if none, -EINVAL,
+ * -EBADMSG, or the directory's errors.
  */
 int shmipc_growbuf_unlink(struct shmipc_region *r, const char *key);
 
