@@ -166,7 +166,8 @@ static bool tied_supported(int dev)
 }
 
 static int module_open(struct shmipc_region *r, const char *name,
-		       size_t size, unsigned int mode, unsigned int flags)
+		       size_t size, unsigned int mode, unsigned int flags,
+		       int tie_fd)
 {
 	struct shmipc_info info;
 	int dev = dev_get(), ret;
@@ -184,14 +185,14 @@ static int module_open(struct shmipc_region *r, const char *name,
 			c.flags |= SHMIPC_CREATE_EXCL;
 		if (flags & SHMIPC_REGION_PERSISTENT)
 			c.flags |= SHMIPC_CREATE_PERSISTENT;
-		if (r->tie_fd >= 0) {
+		if (tie_fd >= 0) {
 			c.flags |= SHMIPC_CREATE_TIED;
-			c.tie_fd = r->tie_fd;
+			c.tie_fd = tie_fd;
 		}
 		c.fd = -1;
 		ret = xioctl(dev, SHMIPC_IOC_CREATE, &c);
 		/* A module without ties: a plain name, as before them. */
-		if (ret == -EINVAL && r->tie_fd >= 0 && !tied_supported(dev)) {
+		if (ret == -EINVAL && tie_fd >= 0 && !tied_supported(dev)) {
 			c.flags &= ~SHMIPC_CREATE_TIED;
 			c.tie_fd = 0;
 			ret = xioctl(dev, SHMIPC_IOC_CREATE, &c);

@@ -140,13 +140,15 @@ static int portable_peer_alive(const struct shmipc_region *r,
 /* Regions */
 
 static int portable_open(struct shmipc_region *r, const char *name,
-			 size_t size, unsigned int mode, unsigned int flags)
+			 size_t size, unsigned int mode, unsigned int flags,
+			 int tie_fd)
 {
 	char path[SHMIPC_NAME_LEN_MAX + 16];
 	uint64_t end = shmipc_now_ns() + RHDR_INIT_WAIT_MS * 1000000ULL;
 	struct stat st;
 	int fd = -1;
 
+	(void)tie_fd;	/* no ties: names outlive their handles anyway */
 	shm_path(path, sizeof(path), name);
 	for (;;) {
 		if (flags & SHMIPC_REGION_CREATE) {

@@ -98,7 +98,6 @@ struct shmipc_region {
 	void *base;
 	size_t size;		/* private copy: the mapping's size */
 	int fd;			/* region fd (module: region fd; portable: shm) */
-	int tie_fd;		/* open(): create tied to this region fd, or -1 */
 	uint64_t peer_id;
 	int peer_slot;		/* portable: index in the peer table */
 	int created;
@@ -151,9 +150,13 @@ static inline struct rhdr *region_hdr(const struct shmipc_region *r)
 
 struct shmipc_backend_ops {
 	int kind;
-	/* Create or open: set r->fd, r->size, r->created (name validated). */
+	/*
+	 * Create or open: set r->fd, r->size, r->created (name validated).
+	 * @tie_fd >= 0: a new region's name is tied to that region fd
+	 * (module; the portable backend has no ties).
+	 */
 	int (*open)(struct shmipc_region *r, const char *name, size_t size,
-		    unsigned int mode, unsigned int flags);
+		    unsigned int mode, unsigned int flags, int tie_fd);
 	int (*unlink)(const char *name);
 	/* After mapping and header checks: become a peer (r->peer_id). */
 	int (*attach)(struct shmipc_region *r);

@@ -271,12 +271,10 @@ static int region_open(const char *name, size_t size, unsigned int mode,
 		return -ENOMEM;
 	r->ops = ops;
 	r->fd = -1;
-	r->tie_fd = tie ? tie->fd : -1;
 	r->peer_slot = -1;
 	r->base = MAP_FAILED;
 	strcpy(r->name, name);
-	ret = ops->open(r, name, size, mode, flags);
-	r->tie_fd = -1;		/* the parent's: not ours to keep */
+	ret = ops->open(r, name, size, mode, flags, tie ? tie->fd : -1);
 	if (ret)
 		goto fail;
 	if (r->size < SHMIPC_REGION_HDR_SIZE + 64) {

@@ -740,6 +740,29 @@ TEST_F_TIMEOUT(gb, writer_killed_after_growing, 60)
 }
 
 /*
+ * A child that takes the reader's role of "gb", reads one message without
+ * acking it, signals fds[1] and waits to be killed: its pid, or -1.
+ */
+static pid_t reader_holding_message(FIXTURE_DATA(gb) *self, int fds[2])
+{
+	pid_t pid = lt_fork_pipe(fds);
+
+	if (pid == 0) {
+		struct shmipc_growbuf *r = child_open(self->o.name, "gb",
+						      SHMIPC_CONSUMER);
+		const void *p;
+		uint64_t len;
+
+		if (shmipc_growbuf_read(r, &p, &len, SOON(5000)))
+			_exit(101);
+		lt_signal(fds[1]);
+		for (;;)
+			pause();	/* killed here */
+	}
+	return pid;
+}
+
+/*
  * The reader is SIGKILLed in the middle of a read (holding the message,
  * not acked) while the writer waits to write the next: -EOWNERDEAD.  A
  * new reader gets the message again.
@@ -757,18 +780,8 @@ TEST_F_TIMEOUT(gb, reader_killed_mid_read, 60)
 					 &self->w));
 	fill(msg, sizeof(msg), 4);
 	ASSERT_EQ(0, shmipc_growbuf_write(self->w, msg, sizeof(msg), dl));
-	pid = lt_fork_pipe(fds);
+	pid = reader_holding_message(self, fds);
 	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		struct shmipc_growbuf *r = child_open(self->o.name, "gb",
-						      SHMIPC_CONSUMER);
-
-		if (shmipc_growbuf_read(r, &p, &len, SOON(5000)))
-			_exit(101);
-		lt_signal(fds[1]);
-		for (;;)
-			pause();	/* killed here */
-	}
 	ASSERT_EQ(0, lt_await(fds[0]));
 	killer = lt_kill_later(pid, 200);
 	ASSERT_LE(0, killer);
@@ -804,18 +817,8 @@ TEST_F_TIMEOUT(gb, message_outlives_reader_death_and_writer_close, 60)
 					 &self->w));
 	ASSERT_EQ(0, shmipc_growbuf_write(self->w, "unread", 6, dl));
 	ASSERT_EQ(1U, shmipc_growbuf_generation(self->w));
-	pid = lt_fork_pipe(fds);
+	pid = reader_holding_message(self, fds);
 	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		struct shmipc_growbuf *r = child_open(self->o.name, "gb",
-						      SHMIPC_CONSUMER);
-
-		if (shmipc_growbuf_read(r, &p, &len, SOON(5000)))
-			_exit(101);
-		lt_signal(fds[1]);
-		for (;;)
-			pause();	/* killed here, the message not acked */
-	}
 	ASSERT_EQ(0, lt_await(fds[0]));
 	ASSERT_EQ(0, kill(pid, SIGKILL));
 	EXPECT_EQ(128 + SIGKILL, lt_reap(pid));
