@@ -9,17 +9,19 @@
  * backend's wait, so the module wakes it with -EOWNERDEAD at once (the
  * portable backend probes the pid every slice).
  *
- * Sleeping (the waiter flag): the sleeper sets its flag (seq_cst), reads
- * the sequence word, re-checks its condition, and sleeps on the sequence
- * word if nothing changed.  The other side, after publishing its cursor
- * (seq_cst), reads the flag (seq_cst load; no write while nobody
- * sleeps), and only if it is set takes it (seq_cst exchange with 0),
- * bumps the sequence word and wakes; the sleeper sets it again on
- * every round, so a sleeper killed asleep leaves at most one extra wake.
- * Both pairs being seq_cst, at least one side sees the other's store
- * (Dekker): either the sleeper sees the new cursor, or the publisher sees
- * the flag and its bump makes the sleeper's wait return -EAGAIN.  Closing
- * an end always bumps and wakes.
+ * Sleeping (the waiter flag, shmipc_sleep_arm() in internal.h): the
+ * sleeper reads the sequence word, sets its flag (seq_cst), re-checks
+ * its condition, and sleeps on the sequence word if it did not change.
+ * The other side, after publishing its cursor (seq_cst), reads the flag
+ * (seq_cst load; no write while nobody sleeps), and only if it is set
+ * takes it (seq_cst exchange with 0), bumps the sequence word and wakes;
+ * the sleeper sets it again on every round, so a sleeper killed asleep
+ * leaves at most one extra wake.  Both pairs being seq_cst, at least one
+ * side sees the other's store (Dekker): either the sleeper sees the new
+ * cursor, or the publisher sees the flag and its bump, after the
+ * sleeper's read of the word, makes the sleeper's wait return -EAGAIN
+ * (the re-check may see a cursor that is not enough yet: a vring's
+ * partial release).  Closing an end always bumps and wakes.
  */
 #include "ends.h"
 #include "spin.h"
@@ -317,14 +319,9 @@ int ends_block(struct ends *e, int (*try_once)(void *arg), void *arg,
 	for (;;) {
 		uint32_t s;
 
-		/* Set again on every round: the waker clears it when it
-		 * wakes us.  seq_cst store, then a seq_cst fence: the flag
-		 * store precedes our re-check of the condition (the Dekker
-		 * pair with ends_publish(); the fence is what C11 needs for a
-		 * store-load order). */
-		atomic_store_explicit(flag, 1, memory_order_seq_cst);
-		atomic_thread_fence(memory_order_seq_cst);
-		s = atomic_load_explicit(seq, memory_order_seq_cst);
+		/* Armed again on every round: the waker clears the flag
+		 * when it wakes us.  The Dekker pair with ends_publish(). */
+		s = shmipc_sleep_arm(flag, seq);
 		ret = try_once(arg);
 		if (ret) {
 			atomic_store_explicit(flag, 0, memory_order_relaxed);

@@ -206,16 +206,23 @@ static inline uint32_t shmipc_round8(uint32_t v)
 
 /*
  * Sleeping on a sequence word with a waiter flag.  A side about to sleep
- * arms: it sets the flag (seq_cst store, then a seq_cst fence: the flag
- * is visible before its re-check of the shared state, the store-load
- * order C11 only gives with the fence), reads the sequence word, re-checks
- * and sleeps on the word if nothing changed.  The other side, after its
- * seq_cst publish, takes the flag (seq_cst exchange with 0: the Dekker
- * pair) and only if it was set (or @force) bumps the word and wakes
- * @count sleepers.  So nobody calls wake unless someone sleeps, and a
- * sleeper killed asleep leaves at most one wasted wake (a live one sets
- * the flag again on every round).  (The arm is out of line: it precedes
- * a sleep anyway, and GCC's ThreadSanitizer refuses an inlined fence.)
+ * arms: it reads the sequence word, then sets the flag (seq_cst store,
+ * then a seq_cst fence: the flag is visible before its re-check of the
+ * shared state, the store-load order C11 only gives with the fence),
+ * re-checks, and sleeps on the word if it still holds the value read.
+ * The other side, after its seq_cst publish, takes the flag (seq_cst
+ * exchange with 0: the Dekker pair) and only if it was set (or @force)
+ * bumps the word and wakes @count sleepers.  Either the sleeper's re-check
+ * sees the publish, or the waker sees the flag.  The word is read before
+ * the flag is set because a waker may take the flag before the re-check
+ * and the re-check may still fail (room freed, but not enough; a message
+ * another sleeper took first): the bump then comes after the read, so
+ * the wait returns -EAGAIN and the sleeper arms again, instead of
+ * sleeping with a flag nobody will see.  So nobody calls wake unless
+ * someone sleeps, and a sleeper killed asleep leaves at most one wasted
+ * wake (a live one sets the flag again on every round).  (The arm is out
+ * of line: it precedes a sleep anyway, and GCC's ThreadSanitizer refuses
+ * an inlined fence.)
  */
 SHMIPC_LOCAL uint32_t shmipc_sleep_arm(_Atomic uint32_t *flag,
 				       _Atomic uint32_t *seq);
@@ -280,6 +287,7 @@ enum shmipc_kill_point {
 	SHMIPC_KP_CTL_POSTED,	/* ctl: request committed, not in flight */
 	SHMIPC_KP_CTL_ACKED,	/* ctl worker: request acked, no reply */
 	SHMIPC_KP_CTL_COMMITTED, /* ctl worker: reply committed, not counted */
+	SHMIPC_KP_SLEEP_ARMED,	/* any sleeper: flag set, not re-checked */
 	SHMIPC_KP_COUNT
 };
 

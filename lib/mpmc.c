@@ -101,10 +101,10 @@
  * bounded (MPMC_RETRIES, the registry size, the burst size), so a hostile
  * writer cannot make a call loop forever.
  *
- * Sleeping: a blocked side sets its waiter flag (seq_cst, on every
- * round), reads the sequence word, re-checks the queue and sleeps on the
- * word (naming the holder it waits for, if any, so that the module wakes
- * it at that death).  The other side publishes (seq_cst), then takes the
+ * Sleeping (shmipc_sleep_arm(), internal.h): a blocked side reads the
+ * sequence word, sets its waiter flag (seq_cst, on every round),
+ * re-checks the queue and sleeps on the word (naming the holder it waits
+ * for, if any, so that the module wakes it at that death).  The other side publishes (seq_cst), then takes the
  * flag (seq_cst exchange with 0) and only if it was set bumps the word
  * and wakes all sleepers: the same Dekker pairing as the SPSC channel.
  * A flag, not a count: a sleeper killed while asleep cannot leave a
@@ -1044,11 +1044,11 @@ static int block(struct shmipc_mpmc *q, unsigned int role,
 		uint64_t peer;
 		int d, w;
 
-		/* Set on every round (a waker clears it).  seq_cst store and
-		 * fence: the flag is visible before we re-check (Dekker). */
-		atomic_store_explicit(waiters, 1, memory_order_seq_cst);
-		atomic_thread_fence(memory_order_seq_cst);
-		s = atomic_load_explicit(seq, memory_order_seq_cst);
+		/* Armed on every round (a waker clears the flag); the
+		 * Dekker pair with wake().  Another consumer may take the
+		 * message whose wake took our flag: the arm reads @seq
+		 * first, so that wake's bump makes our wait return. */
+		s = shmipc_sleep_arm(waiters, seq);
 		/* After every wait too: try before looking at the deadline,
 		 * so a wake that came with the deadline is not lost; and
 		 * repair before it, so a passed deadline still repairs. */

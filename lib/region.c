@@ -164,11 +164,18 @@ int shmipc_check_name(const char *name)
 
 uint32_t shmipc_sleep_arm(_Atomic uint32_t *flag, _Atomic uint32_t *seq)
 {
+	/* Acquire, and before the flag store: a waker that takes this
+	 * round's flag bumps the word after we read it, so our wait returns
+	 * -EAGAIN (see internal.h); one that bumped before we read it
+	 * published first, and our re-check sees that. */
+	uint32_t s = atomic_load_explicit(seq, memory_order_acquire);
+
 	/* seq_cst store and fence: the flag is visible before the caller
-	 * re-checks (see internal.h). */
+	 * re-checks (the store-load order C11 only gives with the fence). */
 	atomic_store_explicit(flag, 1, memory_order_seq_cst);
 	atomic_thread_fence(memory_order_seq_cst);
-	return atomic_load_explicit(seq, memory_order_seq_cst);
+	shmipc_test_kill_point(SHMIPC_KP_SLEEP_ARMED);
+	return s;
 }
 
 bool shmipc_in_region(const struct shmipc_region *r, uint64_t off,

@@ -450,6 +450,49 @@ TEST_F(mpmc, sleeper_is_woken)
 	pthread_join(t, NULL);
 }
 
+/*
+ * A lost wake-up with two consumers: consumer A, blocked on the empty
+ * queue, has set its sleep flag but not re-checked (stopped there) when
+ * a message comes.  The send takes the flag and bumps the sequence word;
+ * consumer B takes the message first.  A's re-check finds nothing, yet
+ * the next message must still wake it: it read the word before setting
+ * the flag, so its wait returns and it arms again.  (Read after, it slept
+ * with no flag set and the next send did not wake it; the portable
+ * backend's slices hid that as a 20 ms delay, so the flag is checked too.)
+ */
+TEST_F_TIMEOUT(mpmc, woken_after_another_consumer_took_the_message, 60)
+{
+	uint64_t dl = shmipc_deadline_in(20000 * LT_MS);
+	struct tmsg m;
+	pid_t pid;
+
+	pid = lt_fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct shmipc_mpmc *q = child_open(self->name);
+		int ret;
+
+		lt_arm_kill_point(SHMIPC_KP_SLEEP_ARMED, SIGSTOP, 0);
+		ret = shmipc_mpmc_recv(q, &m, dl);
+		if (ret)
+			_exit(lt_code(ret));
+		_exit(m.seq == 2 && m.check == tcheck(0, 2) ? 0 : 100);
+	}
+	ASSERT_EQ(0, lt_await_stop(pid));
+	fill(&m, 0, 1);
+	ASSERT_EQ(0, shmipc_mpmc_try_send(self->q, &m));	/* takes A's flag */
+	ASSERT_EQ(0, shmipc_mpmc_try_recv(self->q, &m));	/* B */
+	EXPECT_EQ(1, m.seq);
+	ASSERT_EQ(0, kill(pid, SIGCONT));
+	ASSERT_EQ(0, lt_await_asleep(pid));
+	/* Asleep, so its flag is set: nothing took it since it armed. */
+	EXPECT_EQ(1, load_word(self, H_CONS_WAITERS));
+	fill(&m, 0, 2);
+	ASSERT_EQ(0, shmipc_mpmc_try_send(self->q, &m));	/* must wake A */
+	EXPECT_EQ(0, lt_reap(pid));
+	EXPECT_EQ(-EAGAIN, shmipc_mpmc_try_recv(self->q, &m));
+}
+
 /* ------------------------------------------------------------------ */
 /* Zero copy, and holders that die */
 

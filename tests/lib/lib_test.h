@@ -296,6 +296,47 @@ static inline void lt_arm_kill_point(enum shmipc_kill_point kp, int sig,
 }
 #endif
 
+/*
+ * Wait until @pid (single-threaded) sleeps in a backend wait: in futex()
+ * (portable) or ioctl() (module), per /proc/PID/syscall and the state in
+ * /proc/PID/stat.  0 when it does, -1 if not within LT_SOON_MS.
+ */
+static inline int lt_await_asleep(pid_t pid)
+{
+	uint64_t end = shmipc_deadline_in(LT_SOON_MS * LT_MS);
+	char path[64], buf[256], *p;
+	long nr;
+
+	while (shmipc_now_ns() < end) {
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%d/syscall", (int)pid);
+		f = fopen(path, "r");
+		nr = -1;
+		if (f) {
+			if (!fgets(buf, sizeof(buf), f))
+				buf[0] = 0;
+			fclose(f);
+			nr = strtol(buf, &p, 10);
+			if (p == buf)
+				nr = -1;
+		}
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+		f = fopen(path, "r");
+		if (f) {
+			if (!fgets(buf, sizeof(buf), f))
+				buf[0] = 0;
+			fclose(f);
+			p = strrchr(buf, ')');
+			if ((nr == 202 || nr == 16) && p && p[1] == ' ' &&
+			    p[2] == 'S')
+				return 0;	/* futex, ioctl (x86-64) */
+		}
+		usleep(1000);
+	}
+	return -1;
+}
+
 /* Wait until @pid stops (0) or ends (-1). */
 static inline int lt_await_stop(pid_t pid)
 {

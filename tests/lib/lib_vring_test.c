@@ -14,6 +14,7 @@
  */
 #define _GNU_SOURCE
 #include "kselftest_harness.h"
+#include "internal.h"
 #include "lib_test.h"
 
 #include <pthread.h>
@@ -31,6 +32,7 @@
 #define H_DATA		16
 #define H_HEAD		64
 #define H_TAIL		128
+#define H_PROD_WAITING	(192 + 8)	/* struct ends_shared at 192 */
 #define H_PROD_STATE	(256 + 8)
 #define H_CONS_STATE	(256 + 16 + 8)
 #define H_ARRAY		320
@@ -438,6 +440,65 @@ TEST_F_TIMEOUT(vring, processes_checksummed, 180)
 	EXPECT_EQ(-EPIPE, shmipc_vring_recv(self->cons, m, sizeof(m), &len,
 				shmipc_deadline_in(20000 * LT_MS)));
 	EXPECT_EQ(0, lt_reap(pid));
+}
+
+/*
+ * A lost wake-up the stress found: the producer, blocked on a full ring,
+ * has set its sleep flag but not yet re-checked (stopped there by a kill
+ * point) when the consumer releases one message.  That release takes the
+ * flag and bumps the sequence word, but frees too little for the big
+ * message.  The producer must still be woken by the next release: it
+ * read the word before setting the flag, so its wait returns and it arms
+ * again.  (Read after, it slept with no flag set: the next release did
+ * not wake it, and its send ran to the deadline; the portable backend's
+ * slices hid that as a 20 ms delay, so the flag is checked too.)
+ */
+TEST_F_TIMEOUT(vring, woken_after_a_release_too_small, 60)
+{
+	uint64_t dl = shmipc_deadline_in(20000 * LT_MS);
+	static unsigned char m[CAP], want[CAP];
+	size_t len;
+	pid_t pid;
+	int i;
+
+	ASSERT_EQ(0, shmipc_vring_open(self->o.r, "ch", SHMIPC_CONSUMER,
+				       &self->cons));
+	pid = lt_fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct shmipc_vring *v = child_open(self->o.name,
+						    SHMIPC_PRODUCER);
+		int ret;
+
+		/* 3 records of 1008 bytes: 1072 free, and the next record
+		 * (2008 bytes) would need a pad of those 1072 too. */
+		for (i = 0; i < 3; i++) {
+			msg_fill(m, 1000, (uint64_t)i);
+			if (shmipc_vring_try_send(v, m, 1000))
+				_exit(101);
+		}
+		msg_fill(m, 2000, 3);
+		lt_arm_kill_point(SHMIPC_KP_SLEEP_ARMED, SIGSTOP, 0);
+		ret = shmipc_vring_send(v, m, 2000, dl);
+		_exit(lt_code(ret));
+	}
+	ASSERT_EQ(0, lt_await_stop(pid));
+	/* Frees 1008 bytes: not enough; takes the producer's flag. */
+	ASSERT_EQ(0, shmipc_vring_recv(self->cons, m, sizeof(m), &len, dl));
+	EXPECT_EQ(1000, len);
+	ASSERT_EQ(0, kill(pid, SIGCONT));
+	ASSERT_EQ(0, lt_await_asleep(pid));
+	/* Asleep, so its flag is set: nothing took it since it armed. */
+	EXPECT_EQ(1, atomic_load((_Atomic uint32_t *)word(self,
+							  H_PROD_WAITING)));
+	/* Enough now: this release must wake it. */
+	ASSERT_EQ(0, shmipc_vring_recv(self->cons, m, sizeof(m), &len, dl));
+	EXPECT_EQ(0, lt_reap(pid));
+	ASSERT_EQ(0, shmipc_vring_recv(self->cons, m, sizeof(m), &len, dl));
+	ASSERT_EQ(0, shmipc_vring_recv(self->cons, m, sizeof(m), &len, dl));
+	EXPECT_EQ(2000, len);
+	msg_fill(want, 2000, 3);
+	EXPECT_EQ(0, memcmp(m, want, 2000));
 }
 
 /*
