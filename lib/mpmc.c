@@ -441,6 +441,8 @@ int shmipc_mpmc_open(struct shmipc_region *r, const char *key,
 	return shmipc_mpmc_open_at(r, off, size, out);
 }
 
+static void wake(struct shmipc_mpmc *q, unsigned int sleepers);
+
 int shmipc_mpmc_close(struct shmipc_mpmc *q)
 {
 	uint64_t me;
@@ -448,15 +450,21 @@ int shmipc_mpmc_close(struct shmipc_mpmc *q)
 	if (!q)
 		return 0;
 	me = q->peer;
-	/* Release (both): the slots this handle still holds now name a gone
-	 * holder, after everything it wrote.  Relaxed check: an entry that
-	 * is no longer ours (a forged peer table) is left alone. */
+	/* The slots this handle still holds now name a gone holder.  The
+	 * generation bump is seq_cst: a release after everything we wrote,
+	 * and the Dekker pair of the wakes below with a sleeper that waits
+	 * for one of those slots (its holder is alive, so no death wakes
+	 * it): either its re-check sees the bump and repairs, or we see its
+	 * flag.  Relaxed check: an entry that is no longer ours (a forged
+	 * peer table) is left alone. */
 	if (atomic_load_explicit(&q->me->peer, memory_order_relaxed) == me) {
 		atomic_fetch_add_explicit(&q->me->gen, 1,
-					  memory_order_release);
+					  memory_order_seq_cst);
 		atomic_compare_exchange_strong_explicit(
 			&q->me->peer, &me, 0, memory_order_release,
 			memory_order_relaxed);
+		wake(q, CONS);
+		wake(q, PROD);
 	}
 	free(q);
 	return 0;

@@ -954,6 +954,50 @@ TEST_F(mpmc, close_abandons_held_slots)
 	EXPECT_EQ(-ETIMEDOUT, shmipc_mpmc_recv(self->q, &m, 0));
 }
 
+/*
+ * A consumer (a child) sleeps for the slot another handle (ours) holds
+ * reserved; that handle's process is alive, so no death will wake the
+ * sleeper.  Closing the handle abandons the slot and must wake it: it
+ * repairs the slot (-EOWNERDEAD) and then gets the next message.  The
+ * close's wake is counted too: the portable backend's slices would hide
+ * a missing one as a 20 ms delay (the module: a sleep to the deadline).
+ */
+TEST_F_TIMEOUT(mpmc, close_wakes_a_sleeper_waiting_for_its_slots, 60)
+{
+	struct shmipc_mpmc *q2;
+	unsigned long wakes;
+	struct tmsg m;
+	uint32_t t;
+	void *wr;
+	pid_t pid;
+
+	ASSERT_EQ(0, shmipc_mpmc_open(self->r, "q", &q2));
+	ASSERT_EQ(0, shmipc_mpmc_reserve(q2, &wr, &t));
+	fill(&m, 0, 9);
+	ASSERT_EQ(0, shmipc_mpmc_try_send(self->q, &m));
+	pid = lt_fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		uint64_t dl = shmipc_deadline_in(20000 * LT_MS);
+		struct shmipc_mpmc *q = child_open(self->name);
+		int ret = shmipc_mpmc_recv(q, &m, dl);
+
+		if (ret != -EOWNERDEAD)
+			_exit(ret ? lt_code(ret) : 100);
+		ret = shmipc_mpmc_recv(q, &m, dl);
+		if (ret)
+			_exit(lt_code(ret));
+		_exit(m.seq == 9 && m.check == tcheck(0, 9) ? 0 : 101);
+	}
+	ASSERT_EQ(0, lt_await_asleep(pid));
+	ASSERT_NE(0, load_word(self, H_CONS_WAITERS));
+	wakes = atomic_load(&shmipc_test_wakes);
+	shmipc_mpmc_close(q2);
+	EXPECT_EQ(wakes + 1, atomic_load(&shmipc_test_wakes));
+	EXPECT_EQ(0, lt_reap(pid));
+	EXPECT_EQ(-EAGAIN, shmipc_mpmc_try_recv(self->q, &m));
+}
+
 /* ------------------------------------------------------------------ */
 /* Killed at a named point */
 
