@@ -88,6 +88,7 @@ struct evp_op {
 	uint64_t deadline;
 	int wait_member;	/* out: the slot holding what we wait for */
 	bool full;		/* out: no Empty buffer (write) */
+	bool idle;		/* out: with full, an idle event (write) */
 };
 
 /* ------------------------------------------------------------------ */
@@ -439,7 +440,8 @@ static int take_idle(struct shmipc_evpool *p, uint32_t b, uint64_t *w)
 /*
  * Under the creation lock: the event @op->seq is in the pool, or claim an
  * Empty buffer for it.  0 (held), -EAGAIN (op->full, op->wait_member;
- * or neither: try again), -EALREADY, -EBADMSG.
+ * or neither: try again), -EALREADY, -EBADMSG.  With op->full, op->idle
+ * tells that an event of the pool was idle (WRITING, held by nobody).
  */
 static int claim_locked(struct shmipc_evpool *p, struct evp_op *op)
 {
@@ -447,6 +449,7 @@ static int claim_locked(struct shmipc_evpool *p, struct evp_op *op)
 	int empty = -1, ret;
 	uint32_t b;
 
+	op->idle = false;
 	for (b = 0; b < p->nbuf; b++) {
 		ret = load_word(p, b, &w);
 		if (ret)
@@ -458,6 +461,8 @@ static int claim_locked(struct shmipc_evpool *p, struct evp_op *op)
 			}
 			continue;
 		}
+		if (w_state(w) == ST_WRITING && !w_owner(w))
+			op->idle = true;
 		/* Relaxed: under the lock every claimed id is written (its
 		 * claimer released the lock after it, we acquired it); it
 		 * changes only through an EMPTY claim, also under the lock.
@@ -1011,6 +1016,11 @@ static int evp_block(struct shmipc_evpool *p, struct evp_op *op,
 			/* The one writer holding our event's buffer. */
 			peer = member_peer(p, (unsigned int)op->wait_member);
 			several = false;
+		} else if (op->full && op->idle) {
+			/* Any writer may take the idle event and die holding
+			 * it (its take wakes nobody): that frees the buffer,
+			 * and the holder is no one the sweep could name. */
+			several = true;
 		}
 		if (several || distrust) {
 			/* Any death wakes us (module); the slice covers a

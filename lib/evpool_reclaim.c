@@ -7,8 +7,9 @@
  * peer_alive(); the buffers of the dead are repaired, then their slots
  * freed.  A blocked call sweeps before every sleep, and sleeps naming
  * the one holder it depends on, so the module wakes it at that death;
- * with several holders it sleeps for any death (module) and at most a
- * slice, which only matters for a death between its sweep and its sleep.
+ * with several holders (or, for a writer waiting for space, an idle event
+ * that any writer may take) it sleeps for any death (module) and at most
+ * a slice, which only matters for a death between its sweep and its sleep.
  *
  * Expiry ends the incomplete events that nobody is appending to and whose
  * first fragment is old enough: delivered FULL flagged INCOMPLETE (held

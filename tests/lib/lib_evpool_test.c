@@ -846,6 +846,61 @@ TEST_F_TIMEOUT(evp, writer_killed_wakes_appender, 60)
 	EXPECT_EQ(1, add_frag(self->w, 5, 2, 1, 0));
 }
 
+/*
+ * A writer blocked on a full pool is woken by the death of a writer that
+ * took an idle event after it went to sleep.  Its sweep saw one holder
+ * (a reader) and the take woke nobody, so it must sleep for any death:
+ * naming the reader, it would sleep on until the reader lets go (module
+ * backend; the portable one looks again every slice).  Nothing here
+ * sweeps between the death and the blocked writer's success.
+ */
+TEST_F_TIMEOUT(evp, writer_killed_holding_idle_event_wakes_blocked, 60)
+{
+	struct shmipc_evpool_event ev;
+	struct shmipc_evpool_stats st;
+	pid_t blocked, taker;
+	int i, ret;
+
+	for (i = 1; i < NBUF; i++)
+		ASSERT_EQ(1, add_frag(self->w, i, 1, 0, 0));
+	ASSERT_EQ(0, add_frag(self->w, 50, 2, 0, 0));	/* idle */
+	ASSERT_EQ(0, shmipc_evpool_get(self->rd, &ev, 0));
+	EXPECT_STATES(self->w, 0, 1, NBUF - 2, 1);
+	blocked = lt_fork();
+	ASSERT_LE(0, blocked);
+	if (blocked == 0) {
+		struct shmipc_evpool *p = child_open(self->name, "ev",
+						     SHMIPC_PRODUCER);
+
+		/* Well past lt_reap()'s bound: only a wake gets it out. */
+		ret = add_frag(p, 100, 1, 0,
+			       shmipc_deadline_in(120000 * LT_MS));
+		_exit(ret == 1 ? 0 : ret < 0 ? lt_code(ret) : 99);
+	}
+	ASSERT_EQ(0, lt_await_asleep(blocked));
+	/* Takes the idle event (frag_begin of its 2nd fragment), waits. */
+	taker = start_holder(self->name, HOLD_FRAGMENT, 50);
+	EXPECT_LT(0, taker);
+	if (taker > 0) {
+		kill(taker, SIGKILL);
+		EXPECT_EQ(0, reap_killed(0, taker));
+	}
+	EXPECT_EQ(0, lt_reap(blocked));
+	st = stats_of(self->w);
+	EXPECT_EQ(1, st.dead_writer_drops);
+	EXPECT_EQ(50, st.last_dropped_seq);
+	EXPECT_EQ(NBUF - 1, st.full);
+	/* Every event is there, the blocked writer's last. */
+	EXPECT_EQ(0, shmipc_evpool_release(self->rd, &ev));
+	for (i = 2; i <= NBUF; i++) {
+		ASSERT_EQ(0, shmipc_evpool_get(self->rd, &ev, 0));
+		EXPECT_EQ(i < NBUF ? (uint64_t)i : 100, ev.seq);
+		EXPECT_EQ(0, event_check(&ev));
+		EXPECT_EQ(0, shmipc_evpool_release(self->rd, &ev));
+	}
+	EXPECT_STATES(self->w, NBUF, 0, 0, 0);
+}
+
 /* A reader blocked in get receives, flagged, the event a killed reader
  * held. */
 TEST_F_TIMEOUT(evp, reader_killed_event_redelivered, 60)
