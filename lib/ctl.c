@@ -52,6 +52,7 @@ struct shmipc_ctl_worker {
 	enum ctl_wstate state;
 	bool in_flight;
 	bool pid_only;			/* only waitpid can tell its death */
+	bool unreaped;			/* spawned, gone by its leave: reap */
 	int status_known;		/* 1: wstatus holds how it died */
 	int wstatus;
 	/* module: a DEATH event of the peer @ev_peer, read before its
@@ -310,6 +311,17 @@ static int reap_within(struct shmipc_ctl_worker *w, unsigned int ms)
 	}
 }
 
+/* Reap our running child @w: SHMIPC_CTL_GRACE_MS to exit, then SIGKILL. */
+static void reap_or_kill(struct shmipc_ctl_worker *w)
+{
+	if (reap_within(w, SHMIPC_CTL_GRACE_MS)) {
+		kill(w->pid, SIGKILL);
+		waitpid(w->pid, NULL, 0);
+		w->state = W_DEAD;
+	}
+	w->unreaped = false;
+}
+
 int shmipc_ctl_destroy(struct shmipc_ctl *ctl)
 {
 	unsigned int i;
@@ -325,12 +337,8 @@ int shmipc_ctl_destroy(struct shmipc_ctl *ctl)
 	for (i = 0; i < ctl->nr; i++) {
 		struct shmipc_ctl_worker *w = &ctl->w[i];
 
-		if (!w->argv || w->state != W_LIVE)
-			continue;
-		if (reap_within(w, SHMIPC_CTL_GRACE_MS)) {
-			kill(w->pid, SIGKILL);
-			waitpid(w->pid, NULL, 0);
-		}
+		if (w->argv && (w->state == W_LIVE || w->unreaped))
+			reap_or_kill(w);
 	}
 	teardown(ctl, true);
 	free(ctl);
@@ -351,20 +359,28 @@ static struct shmipc_ctl_worker *slot_of(struct shmipc_ctl *ctl,
 static void drain_events(struct shmipc_ctl *ctl);
 static int check_dead(struct shmipc_ctl_worker *w);
 
+/* Forget the slot's last worker in shared memory (its death events are
+ * filed first): before the next one can start and publish itself. */
+static void clear_slot(struct shmipc_ctl_worker *w)
+{
+	drain_events(w->ctl);
+	/* Relaxed: the next worker starts after this (our spawn, or an
+	 * open that the caller allows only from now on); the dead one
+	 * cannot write. */
+	atomic_store_explicit(&w->s->peer, 0, memory_order_relaxed);
+	atomic_store_explicit(&w->s->pid, 0, memory_order_relaxed);
+}
+
 /* A fresh incarnation: nothing known of the slot's worker. */
 static void reset_worker(struct shmipc_ctl_worker *w)
 {
-	drain_events(w->ctl);
 	w->state = W_LIVE;
 	w->status_known = 0;
 	w->pid_only = false;
+	w->unreaped = false;
 	w->ev_peer = 0;
 	w->peer = 0;
 	w->pid = 0;
-	/* Relaxed: nobody reads these until the new worker stores them;
-	 * the dead one cannot. */
-	atomic_store_explicit(&w->s->peer, 0, memory_order_relaxed);
-	atomic_store_explicit(&w->s->pid, 0, memory_order_relaxed);
 }
 
 static int do_spawn(struct shmipc_ctl_worker *w)
@@ -386,6 +402,9 @@ static int do_spawn(struct shmipc_ctl_worker *w)
 		if (strncmp(environ[i], SHMIPC_CTL_ENV, len) ||
 		    environ[i][len] != '=')
 			envp[n++] = environ[i];
+	/* Before the spawn: the child may publish its peer before
+	 * posix_spawnp() returns. */
+	clear_slot(w);
 	ret = posix_spawnp(&pid, w->argv[0], NULL, NULL, w->argv, envp);
 	free(envp);
 	if (ret)
@@ -433,6 +452,7 @@ int shmipc_ctl_attach(struct shmipc_ctl *ctl, unsigned int slot,
 		return -EINVAL;
 	if (w->state != W_FREE)
 		return -EBUSY;
+	clear_slot(w);
 	reset_worker(w);
 	*out = w;
 	return 0;
@@ -616,7 +636,23 @@ static void drain_events(struct shmipc_ctl *ctl)
 }
 
 /*
- * Is @w dead?  1 yes (status recorded if known), 0 not as far as seen.
+ * Did @w close its buffers' ends (shmipc_worker_close())?  Only once it
+ * published its peer (@peer): its ends are then its own, while a
+ * predecessor's stay CLOSED until the new worker takes them over.
+ */
+static bool worker_left(struct shmipc_ctl_worker *w, uint64_t peer)
+{
+	return peer && (shmipc_growbuf_other_closed(w->req) ||
+			shmipc_growbuf_other_closed(w->rep));
+}
+
+/*
+ * Is @w gone (dead, or left)?  1 yes (status recorded if known), 0 not
+ * as far as seen.  A worker that left counts from its close on, before
+ * it detaches: it rings the bell between the two, and a controller woken
+ * by that ring must not see a live peer and sleep again, as nothing else
+ * wakes it (module: a clean leave wakes only waiters naming the peer; a
+ * spawned worker's exit after it detached is no peer death).
  * w->pid_only: a spawned worker whose death only waitpid can show (it
  * never published its peer, or its peer looks gone but the child is not
  * a zombie yet): the caller polls it in slices.
@@ -624,10 +660,12 @@ static void drain_events(struct shmipc_ctl *ctl)
 static int check_dead(struct shmipc_ctl_worker *w)
 {
 	struct shmipc_region *r = w->ctl->r;
-	/* Acquire: pairs with the worker's release of its peer id. */
+	/* Acquire: pairs with the worker's release of its peer id (so the
+	 * ends read after it are at least the ones it took). */
 	uint64_t peer = atomic_load_explicit(&w->s->peer,
 					     memory_order_acquire);
-	int alive = peer ? r->ops->peer_alive(r, peer) : 1;
+	bool left = worker_left(w, peer);
+	int alive = peer && !left ? r->ops->peer_alive(r, peer) : 1;
 	int st;
 
 	if (w->argv) {
@@ -636,13 +674,17 @@ static int check_dead(struct shmipc_ctl_worker *w)
 		pid_t p = waitpid(w->pid, &st, WNOHANG);
 
 		w->pid_only = !peer || alive != 1;
-		if (p != w->pid)
-			return 0;
-		w->wstatus = st;
-		w->status_known = 1;
-		return 1;
+		if (p == w->pid) {
+			w->wstatus = st;
+			w->status_known = 1;
+			return 1;
+		}
+		/* Left but still running: reaped by a restart, a kill or
+		 * the destroy. */
+		w->unreaped = left;
+		return left;
 	}
-	if (alive == 1)
+	if (alive == 1 && !left)
 		return 0;
 	w->peer = peer;
 	drain_events(w->ctl);
@@ -722,7 +764,8 @@ static int wait_any(struct shmipc_ctl *ctl, struct shmipc_ctl_worker *only,
 			if (slice < until)
 				until = slice;
 		}
-		/* Module: also woken when any peer of the region dies. */
+		/* Module: also woken when any peer of the region dies; a
+		 * worker that leaves rings the bell. */
 		ret = ctl->r->ops->wait(ctl->r, &h->bell, s, until, 0);
 		atomic_store_explicit(&h->bell_waiting, 0,
 				      memory_order_relaxed);
@@ -807,7 +850,7 @@ int shmipc_ctl_kill(struct shmipc_ctl_worker *w)
 		return -EINVAL;
 	if (!w->argv)
 		return -EPERM;
-	if (w->state == W_DEAD)
+	if (w->state == W_DEAD && !w->unreaped)
 		return 0;
 	/* Our child, not reaped yet: the pid cannot have been reused. */
 	return kill(w->pid, SIGKILL) ? -errno : 0;
@@ -846,10 +889,13 @@ int shmipc_ctl_restart(struct shmipc_ctl_worker *w, const void **reply,
 	drop_reply(w);
 	w->has_reply = false;
 	if (w->argv) {
+		if (w->unreaped)
+			reap_or_kill(w);	/* the one that left */
 		ret = do_spawn(w);
 		if (ret)
 			return ret;
 	} else {
+		clear_slot(w);
 		reset_worker(w);
 	}
 	if (resend) {

@@ -106,6 +106,14 @@ int shmipc_worker_close(struct shmipc_worker *w)
 		return 0;
 	shmipc_growbuf_close(w->req);
 	shmipc_growbuf_close(w->rep);
+	/* Ring after the ends are CLOSED (the controller counts that as our
+	 * leave): nothing else wakes a controller asleep on the bell, as the
+	 * module tells a clean detach only to waiters naming our peer.
+	 * Forced: a close is rare, so a wake nobody needed costs nothing
+	 * that matters, and the wake does not rest on the waiter flag. */
+	if (w->h)
+		shmipc_wake_sleepers(w->r, &w->h->bell_waiting, &w->h->bell,
+				     1, true);
 	/* Portable: our buffers' names may postdate the removal of the dead
 	 * controller's names by another worker (a reply we were building
 	 * then); nobody reads them now, and our mapping still finds them. */

@@ -262,6 +262,14 @@ int ends_other_gone(struct ends *e)
 	return 0;
 }
 
+bool ends_other_closed(struct ends *e)
+{
+	uint64_t peer;
+	uint32_t st;
+
+	return other_status(e, &peer, &st) == -EPIPE;
+}
+
 /*
  * Sleep once on @seq (sequence value @s) naming the other side; returns
  * 0 to go round again, or why the other side is gone / the wait failed.

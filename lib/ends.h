@@ -95,6 +95,10 @@ SHMIPC_LOCAL void ends_publish(struct ends *e, _Atomic uint32_t *cursor,
  */
 SHMIPC_LOCAL int ends_other_gone(struct ends *e);
 
+/* Did the other side close its end (a clean leave)?  Reads the state
+ * word only: no backend call. */
+SHMIPC_LOCAL bool ends_other_closed(struct ends *e);
+
 /*
  * Wait until the other side is gone, up to @deadline_ns: -EOWNERDEAD,
  * -EPIPE, -EBADMSG, or -ETIMEDOUT while it is still there.  (The module

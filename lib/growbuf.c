@@ -266,6 +266,11 @@ int shmipc_growbuf_close(struct shmipc_growbuf *gb)
 	return 0;
 }
 
+bool shmipc_growbuf_other_closed(struct shmipc_growbuf *gb)
+{
+	return gb && ends_other_closed(&gb->ends);
+}
+
 uint32_t shmipc_growbuf_generation(const struct shmipc_growbuf *gb)
 {
 	return gb && gb->data ? gb->gen : 0;

@@ -320,6 +320,11 @@ SHMIPC_LOCAL int shmipc_region_create_tied(const struct shmipc_region *parent,
 					   unsigned int mode, unsigned int flags,
 					   struct shmipc_region **out);
 
+/* Has the other side of growable buffer @gb closed its end (left
+ * cleanly)?  A look at a shared word, no system call: for the controller,
+ * which learns a worker's leave from it (ctl.c). */
+SHMIPC_LOCAL bool shmipc_growbuf_other_closed(struct shmipc_growbuf *gb);
+
 /*
  * MPMC queues placed by another part of the library (the heap's channels
  * live in heap records, not in the directory): the bytes a queue needs

@@ -2,8 +2,9 @@
 /*
  * Controller/worker protocol: transitions with real worker processes
  * (helpers/ctl_worker next to this binary), their three outcomes,
- * deaths at every step, restart and resend, a killed controller, and
- * eight workers driven at once through the async API.
+ * deaths at every step, workers that leave without replying, restart
+ * and resend, a killed controller, and eight workers driven at once
+ * through the async API.
  */
 #include "kselftest_harness.h"
 #include "lib_test.h"
@@ -62,6 +63,25 @@ static pid_t reply_pid(const void *reply)
 
 	memcpy(&h, reply, sizeof(h));
 	return (pid_t)h.pid;
+}
+
+/* A request a forked worker took, and its handle. */
+struct taken {
+	struct shmipc_worker *wk;
+	unsigned int kind;
+	const void *p;
+	size_t n;
+};
+
+/* In a forked worker: open @w's slot and wait for a request. */
+static int take_first(struct shmipc_ctl_worker *w, struct taken *t)
+{
+	int ret = shmipc_worker_open(shmipc_ctl_worker_name(w), &t->wk);
+
+	if (!ret)
+		ret = shmipc_worker_next(t->wk, &t->kind, &t->p, &t->n,
+					 SHMIPC_FOREVER);
+	return ret;
 }
 
 /* A dead worker's status: 128 + signal, or the exit code; -1 unknown. */
@@ -297,6 +317,51 @@ TEST(worker_dies_before_counting_its_reply)
 	die_at_process(_metadata, "die-committed", false);
 }
 
+/*
+ * An attached worker takes INIT, waits until the controller sleeps on
+ * its doorbell, closes its slot without replying and lives on until the
+ * controller has returned: the leave alone must wake it (module: a clean
+ * detach wakes no waiter that names no peer).
+ */
+TEST(attached_worker_leaves_mid_transition)
+{
+	struct shmipc_ctl *ctl;
+	struct shmipc_ctl_worker *w;
+	char name[64];
+	int go[2];
+	pid_t child;
+
+	lt_name(name, sizeof(name), "ctl");
+	ASSERT_EQ(0, shmipc_ctl_create(name, 1, 256, &ctl));
+	ASSERT_EQ(0, shmipc_ctl_attach(ctl, 0, &w));
+	child = lt_fork_pipe(go);
+	ASSERT_LE(0, child);
+	if (child == 0) {
+		struct taken t;
+		int ret;
+
+		close(go[1]);
+		ret = take_first(w, &t);
+		if (!ret && lt_await_asleep(getppid()))
+			ret = -ETIME;
+		if (!ret)
+			ret = shmipc_worker_close(t.wk);
+		if (!ret)
+			ret = lt_await(go[0]);
+		_exit(lt_code(ret));
+	}
+	close(go[0]);
+	EXPECT_EQ(-EOWNERDEAD, shmipc_ctl_transition(w, SHMIPC_CTL_INIT,
+						     "cfg", 3, NULL, NULL,
+						     DEADLINE));
+	EXPECT_EQ(0, kill(child, 0));		/* it left, it did not die */
+	EXPECT_EQ(-ENODATA, shmipc_ctl_worker_status(w, &(int){ 0 }));
+	EXPECT_EQ(0, lt_signal(go[1]));
+	EXPECT_EQ(0, lt_reap(child));
+	close(go[1]);
+	EXPECT_EQ(0, shmipc_ctl_destroy(ctl));
+}
+
 TEST(worker_crashes_on_startup)
 {
 	struct shmipc_ctl *ctl;
@@ -325,7 +390,8 @@ TEST(worker_crashes_on_startup)
 	EXPECT_EQ(0, shmipc_ctl_destroy(ctl));
 }
 
-/* Die as @mode at PROCESS once (ONCE_FILE), restart, get the reply. */
+/* Die (or leave) as @mode at PROCESS once (ONCE_FILE), restart, get the
+ * reply. */
 static void restart_case(struct __test_metadata *_metadata, const char *mode)
 {
 	struct shmipc_ctl *ctl;
@@ -354,11 +420,23 @@ static void restart_case(struct __test_metadata *_metadata, const char *mode)
 		ret = shmipc_ctl_transition(w, SHMIPC_CTL_PROCESS, "ev2", 3,
 					    NULL, NULL, DEADLINE);
 	}
+	/* For "leave", -ETIMEDOUT would be the lost wake: an outcome, not
+	 * a timing. */
 	ASSERT_EQ(-EOWNERDEAD, ret);
-	EXPECT_EQ(128 + SIGKILL, how_died(w));
+	if (!strcmp(mode, "leave")) {
+		/* It left and lives on (paused): neither a death nor an
+		 * exit ended the wait.  Kill kills it, restart reaps it. */
+		EXPECT_EQ(0, kill(old, 0));
+		EXPECT_EQ(-ENODATA, shmipc_ctl_worker_status(w, &(int){ 0 }));
+		EXPECT_EQ(0, shmipc_ctl_kill(w));
+	} else {
+		EXPECT_EQ(128 + SIGKILL, how_died(w));
+	}
 	/* The new worker starts afresh (its first request) and gets the
 	 * failed transition, once. */
 	ASSERT_EQ(0, shmipc_ctl_restart(w, &reply, &len, DEADLINE));
+	EXPECT_EQ(-1, waitpid(old, NULL, WNOHANG));	/* reaped */
+	EXPECT_EQ(ECHILD, errno);
 	if (!strcmp(mode, "die-committed")) {
 		/* Its death was seen with its (uncounted) reply to ev1: ev2
 		 * was refused unsent, and nothing was in flight. */
@@ -399,6 +477,13 @@ TEST(restart_and_resend_died_before_counting_its_reply)
 	restart_case(_metadata, "die-committed");
 }
 
+/* A spawned worker takes PROCESS and closes its slot without replying
+ * (shmipc_worker_close()); the request it left goes to the new one. */
+TEST(restart_after_leaving_mid_transition)
+{
+	restart_case(_metadata, "leave");
+}
+
 TEST(restart_after_crash_on_startup)
 {
 	struct shmipc_ctl *ctl;
@@ -420,13 +505,9 @@ TEST(restart_after_crash_on_startup)
 	pid_t child = lt_fork();
 
 	if (child == 0) {
-		struct shmipc_worker *wk;
-		unsigned int kind;
-		const void *p;
-		size_t n;
+		struct taken t;
 
-		if (shmipc_worker_open(shmipc_ctl_worker_name(w), &wk) ||
-		    shmipc_worker_next(wk, &kind, &p, &n, SHMIPC_FOREVER))
+		if (take_first(w, &t))
 			_exit(1);
 		raise(SIGKILL);		/* dies holding INIT */
 	}
@@ -440,28 +521,22 @@ TEST(restart_after_crash_on_startup)
 	/* Restart an attached worker: the slot waits for a new one. */
 	child = lt_fork();
 	if (child == 0) {
-		struct shmipc_worker *wk;
-		unsigned int kind;
-		const void *p;
-		size_t n;
+		struct taken t;
 		int ret;
 
 		lt_sleep_ms(50);
-		ret = shmipc_worker_open(shmipc_ctl_worker_name(w), &wk);
+		ret = take_first(w, &t);
 		if (!ret)
-			ret = shmipc_worker_next(wk, &kind, &p, &n,
-						 SHMIPC_FOREVER);
-		if (!ret)
-			ret = kind == SHMIPC_CTL_INIT && n == 3 &&
-					      !memcmp(p, "cfg", 3) ?
-				      shmipc_worker_reply(wk, "ok", 2) :
+			ret = t.kind == SHMIPC_CTL_INIT && t.n == 3 &&
+					      !memcmp(t.p, "cfg", 3) ?
+				      shmipc_worker_reply(t.wk, "ok", 2) :
 				      -EBADMSG;
 		/* Then it sees the controller close: -EPIPE. */
 		if (!ret)
-			ret = shmipc_worker_next(wk, &kind, &p, &n,
+			ret = shmipc_worker_next(t.wk, &t.kind, &t.p, &t.n,
 						 SHMIPC_FOREVER) == -EPIPE ?
 				      0 : -EPROTO;
-		shmipc_worker_close(wk);
+		shmipc_worker_close(t.wk);
 		_exit(lt_code(ret));
 	}
 	ASSERT_EQ(0, shmipc_ctl_restart(w, &reply, &len, DEADLINE));

@@ -10,7 +10,8 @@
  * in exactly one of three ways:
  *
  *   0            acknowledged: the worker's reply
- *   -EOWNERDEAD  the worker died (shmipc_ctl_worker_status() says how)
+ *   -EOWNERDEAD  the worker died (shmipc_ctl_worker_status() says how),
+ *                or left (shmipc_worker_close()) without replying
  *   -ETIMEDOUT   the deadline passed and the worker is still alive (the
  *                transition stays in flight: wait for it again, or kill
  *                the worker and restart it)
@@ -21,8 +22,10 @@
  * the death.  Portable backend: the controller probes the workers' pids
  * (pidfd) every SHMIPC_PORTABLE_SLICE_MS while it waits, and reaps its
  * spawned children (waitpid): a death is noticed within that slice.
- * A reply the worker committed before it died is the transition's
- * outcome (0), even if the death is seen first.
+ * A worker that leaves (shmipc_worker_close()) rings the controller,
+ * which sees the leave at once on both backends, whether or not the
+ * process goes on running.  A reply the worker committed before it died
+ * or left is the transition's outcome (0), even if the end is seen first.
  *
  * Layout.  The controller creates one region, named by the user, that
  * holds a table of worker slots and, for each slot, a pair of growable
@@ -60,7 +63,7 @@
  * headers and lengths): what cannot be is -EBADMSG, never a crash or an
  * endless wait.  A worker can still lie about itself: a slot word that
  * names another peer makes an attached worker look dead, a spawned one
- * is judged by waitpid only.
+ * is judged by waitpid and its buffers' ends (closing them is leaving).
  *
  * Thread-safety: a controller (and its worker handles) is used by one
  * thread at a time; a worker handle likewise.  The controller reaps the
@@ -207,8 +210,8 @@ int shmipc_ctl_reply(const struct shmipc_ctl_worker *w, const void **reply,
 /*
  * How a dead worker died: 0 and *@wstatus a wait(2) status (spawned
  * workers; attached ones on the module backend), -ENODATA (dead, how is
- * unknown: attached worker, portable backend), -EAGAIN (not known dead),
- * -EINVAL.
+ * unknown: attached worker, portable backend; or a worker that left and
+ * had not exited when that was seen), -EAGAIN (not known dead), -EINVAL.
  */
 int shmipc_ctl_worker_status(const struct shmipc_ctl_worker *w,
 			     int *wstatus);
@@ -216,13 +219,16 @@ int shmipc_ctl_worker_status(const struct shmipc_ctl_worker *w,
 /*
  * SIGKILL a spawned worker (its death is then seen like any other):
  * for a worker that timed out.  -EPERM for an attached worker (not our
- * child), -EINVAL; 0 if it is already dead.
+ * child), -EINVAL; 0 if it is already dead (one that left but may still
+ * run is killed).
  */
 int shmipc_ctl_kill(struct shmipc_ctl_worker *w);
 
 /*
- * Start a dead worker again (spawned: the same argv; attached: the slot
- * is freed for a new worker to open) and, if a transition was in flight
+ * Start a dead worker again (spawned: the same argv, after the old one,
+ * if it left and may still run, is given SHMIPC_CTL_GRACE_MS to exit and
+ * then SIGKILLed; attached: the slot is freed for a new worker to open)
+ * and, if a transition was in flight
  * when it died, hand it to the new one and wait for it until
  * @deadline_ns: the outcomes of shmipc_ctl_transition().  With nothing in
  * flight it returns 0 once the new one is started (*@reply NULL, 0).
@@ -244,7 +250,12 @@ int shmipc_ctl_restart(struct shmipc_ctl_worker *w, const void **reply,
  */
 int shmipc_worker_open(const char *spec, struct shmipc_worker **out);
 
-/* Leave the slot (the controller sees a worker that left).  NULL: no-op. */
+/*
+ * Leave the slot: a transition in flight that was not replied to ends at
+ * once with -EOWNERDEAD, as for a death (even if this process lives on);
+ * a request taken and not replied to goes to the restarted worker.
+ * NULL: no-op.
+ */
 int shmipc_worker_close(struct shmipc_worker *w);
 
 /*

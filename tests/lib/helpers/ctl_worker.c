@@ -20,6 +20,9 @@
  *   die-committed  SIGKILLed inside its reply, after the commit and
  *               before the count that tells the controller
  *   hang        never reply (sleeps until killed)
+ *   leave       close the slot without replying, then sleep until killed
+ *               (or until the controller's process ends: a failed test
+ *               does not leave it behind)
  * Exit codes: 0 clean end, 3 crash mode, 10 + -errno of a failed call.
  */
 #define _GNU_SOURCE
@@ -29,6 +32,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "internal.h"	/* the kill points of the test build */
@@ -80,7 +84,11 @@ int main(int argc, char **argv)
 			armed = false;
 		if (act && !strcmp(mode, "die-before"))
 			raise(SIGKILL);
-		if (act && !strcmp(mode, "hang"))
+		if (act && !strcmp(mode, "leave")) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			shmipc_worker_close(w);
+		}
+		if (act && (!strcmp(mode, "hang") || !strcmp(mode, "leave")))
 			for (;;)
 				pause();
 		if (act && !strcmp(mode, "die-acked"))
