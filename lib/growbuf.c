@@ -31,7 +31,8 @@
  * tied to the growbuf's region (module backend: SHMIPC_CREATE_TIED), so a
  * message committed by a writer that dies before the reader opened its
  * generation is still read, and a name nobody unlinked goes with the
- * region.
+ * region.  The last generation's name goes when the reader, having acked
+ * everything, sees the writer gone (a read's error, or the close).
  */
 #include "ends.h"
 #include "introspect_internal.h"
@@ -82,6 +83,7 @@ struct shmipc_growbuf {
 	/* the generation this handle maps */
 	struct shmipc_region *data;
 	uint32_t gen;
+	bool named;		/* its name not yet removed by us */
 	unsigned char *buf;
 	uint64_t cap;
 	/* writer: messages committed; reader: messages acked */
@@ -222,14 +224,22 @@ int shmipc_growbuf_open(struct shmipc_region *r, const char *key,
 	return 0;
 }
 
+/* Remove the name of the generation we map, once; the mapping stays. */
+static void unname_gen(struct shmipc_growbuf *gb)
+{
+	if (gb->data && gb->named)
+		unlink_gen(gb->base, gb->gen);
+	gb->named = false;
+}
+
 /* Unmap our generation; with @unlink, also remove its name. */
 static void drop_gen(struct shmipc_growbuf *gb, bool unlink)
 {
 	if (!gb->data)
 		return;
-	shmipc_region_close(gb->data);
 	if (unlink)
-		unlink_gen(gb->base, gb->gen);
+		unname_gen(gb);
+	shmipc_region_close(gb->data);
 	gb->data = NULL;
 	gb->buf = NULL;
 	gb->cap = 0;
@@ -332,6 +342,7 @@ static int map_gen(struct shmipc_growbuf *gb, uint32_t gen, uint64_t size,
 	drop_gen(gb, false);
 	gb->data = *data;
 	gb->gen = gen;
+	gb->named = true;
 	gb->buf = p;
 	gb->cap = cap;
 	return 0;
@@ -499,7 +510,7 @@ static int follow(struct shmipc_growbuf *gb, uint32_t gen,
 	/* The writer left: nobody creates or removes names but us now; a
 	 * new writer would start a new generation. */
 	if (gone)
-		unlink_gen(gb->base, gen);
+		unname_gen(gb);
 	return 0;
 }
 
@@ -516,6 +527,12 @@ int shmipc_growbuf_read(struct shmipc_growbuf *gb, const void **ptr,
 		return -EINVAL;
 	if (!gb->holding) {
 		ret = ends_block(&gb->ends, try_message, gb, deadline_ns);
+		/* The writer left after we followed its last generation and
+		 * we acked all of it (ends_block hands out what was published
+		 * first): nobody needs the name, and nobody else removes it
+		 * (a successor writer starts the next generation). */
+		if (ret == -EOWNERDEAD || ret == -EPIPE)
+			unname_gen(gb);
 		if (ret)
 			return ret;
 		/* Relaxed: ordered by the acquire of seq in try_message. */

@@ -740,6 +740,48 @@ TEST_F_TIMEOUT(gb, writer_killed_after_growing, 60)
 }
 
 /*
+ * The reader follows the writer into its new generation while the writer
+ * still lives; the writer is SIGKILLed only after the reader acked its
+ * message.  The reader's next read gives -EOWNERDEAD and removes the
+ * name (nobody else would: the writer is gone, and the reader that
+ * followed saw it alive then).
+ */
+TEST_F_TIMEOUT(gb, writer_killed_after_reader_followed, 60)
+{
+	uint64_t dl = SOON(20000), len;
+	const void *p;
+	int fds[2], ret;
+	pid_t pid;
+
+	pid = reader_and_writer_child(self, fds);
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct shmipc_growbuf *w = child_open(self->o.name, "gb",
+						      SHMIPC_PRODUCER);
+		unsigned char *msg = malloc(20000);
+
+		fill(msg, 20000, 4);
+		if (shmipc_growbuf_write(w, msg, 20000, SOON(5000)))
+			_exit(101);
+		for (;;)
+			pause();	/* killed here */
+	}
+	ret = shmipc_growbuf_read(self->rd, &p, &len, dl);
+	ASSERT_EQ(0, ret) TH_LOG("%s", shmipc_strerror(ret));
+	EXPECT_EQ(20000, len);
+	EXPECT_TRUE(same(p, len, 4));
+	ASSERT_EQ(0, shmipc_growbuf_ack(self->rd));
+	EXPECT_TRUE(gen_exists(self, 1));
+	kill(pid, SIGKILL);
+	EXPECT_EQ(128 + SIGKILL, lt_reap(pid));
+	EXPECT_EQ(-EOWNERDEAD, shmipc_growbuf_read(self->rd, &p, &len, dl));
+	EXPECT_GT(dl, shmipc_now_ns());
+	EXPECT_FALSE(gen_exists(self, 1));
+	close(fds[0]);
+	close(fds[1]);
+}
+
+/*
  * A child that takes the reader's role of "gb", reads one message without
  * acking it, signals fds[1] and waits to be killed: its pid, or -1.
  */
@@ -914,7 +956,11 @@ TEST_F(gb, clean_close_gives_epipe)
 	ASSERT_EQ(0, shmipc_growbuf_read(self->rd, &p, &len, dl));
 	EXPECT_EQ(0, memcmp(p, "two", 3));
 	ASSERT_EQ(0, shmipc_growbuf_ack(self->rd));
+	/* The writer left "two" unacked, so it kept the name; the reader,
+	 * done with it and told the writer left, removes it. */
+	EXPECT_TRUE(gen_exists(self, shmipc_growbuf_generation(self->rd)));
 	EXPECT_EQ(-EPIPE, shmipc_growbuf_read(self->rd, &p, &len, dl));
+	EXPECT_FALSE(gen_exists(self, shmipc_growbuf_generation(self->rd)));
 	/* And the reader closing while the writer waits for an ack. */
 	ASSERT_EQ(0, shmipc_growbuf_open(self->o.r, "gb", SHMIPC_PRODUCER,
 					 &self->w));
