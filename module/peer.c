@@ -55,8 +55,8 @@ void shmipc_peer_put(struct shmipc_peer *peer)
 	kref_put(&peer->ref, shmipc_peer_free);
 }
 
-/* The peer @id of @region, attached or marked dead, with a reference. */
-struct shmipc_peer *shmipc_peer_find(struct shmipc_region *region, u64 id)
+static struct shmipc_peer *shmipc_peer_lookup(struct shmipc_region *region,
+					      u64 id)
 {
 	struct shmipc_peer *peer, *found = NULL;
 
@@ -70,6 +70,24 @@ struct shmipc_peer *shmipc_peer_find(struct shmipc_region *region, u64 id)
 	}
 	mutex_unlock(&region->peer_lock);
 	return found;
+}
+
+/*
+ * The peer @id of @region, attached or marked dead, with a reference.
+ * A death already signalled is taken into account first: the pidfd
+ * wake-up queues the death work before the parent can reap the process,
+ * so whoever saw it exit (wait(2), a pidfd) never finds it attached.
+ * After the work ran, the peer is marked dead or forgotten: look again.
+ */
+struct shmipc_peer *shmipc_peer_find(struct shmipc_region *region, u64 id)
+{
+	struct shmipc_peer *peer = shmipc_peer_lookup(region, id);
+
+	if (peer && flush_work(&peer->death_work)) {
+		shmipc_peer_put(peer);
+		peer = shmipc_peer_lookup(region, id);
+	}
+	return peer;
 }
 
 static struct shmipc_peer *shmipc_peer_of_current(struct shmipc_region *region)

@@ -345,6 +345,63 @@ TEST_F(death, wait_naming_dead_marked_peer_eownerdead_at_once)
 	EXPECT_EQ(-ESRCH, sx_wait_peer(fd, 0, 0, SHMIPC_DEADLINE_NONE, id));
 }
 
+/* SIGKILL @pid and reap it by polling waitpid(): no sleep, so the caller
+ * learns of the exit as early as possible.  The wait status code. */
+static int kill_reap_spinning(pid_t pid)
+{
+	int status;
+	pid_t r;
+
+	kill(pid, SIGKILL);
+	do {
+		r = waitpid(pid, &status, WNOHANG);
+	} while (r == 0 || (r < 0 && errno == EINTR));
+	if (r != pid)
+		return -1;
+	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) :
+				     WEXITSTATUS(status);
+}
+
+/*
+ * Death is never seen late: right after wait(2) reaped a SIGKILLed peer, a
+ * WAIT naming it with deadline 0 (a liveness probe) finds it dead, never
+ * still attached: forgotten if it owned no word, marked if it did.  The
+ * death work runs a moment after the exit; a reaper that polls, and so
+ * learns at once, would catch a probe that raced it.
+ */
+TEST_F(death, probe_right_after_reap_never_finds_it_attached)
+{
+	static const __u64 own[] = { 12 };
+	int fd = self->r.fd, i, ret;
+	pid_t victim;
+	__u64 id;
+
+	for (i = 0; i < 200; i++) {
+		bool owner = i & 1;
+
+		if (owner) {
+			victim = sx_fork_owner(fd, own, 1, NULL, 0, &id);
+		} else {
+			victim = sx_fork_peer(fd, &id);
+			if (victim == 0) {
+				pause();
+				_exit(100);
+			}
+		}
+		ASSERT_LT(0, victim);
+		ASSERT_EQ(128 + SIGKILL, kill_reap_spinning(victim));
+		ret = sx_wait_peer(fd, 0, 0, 0, id);
+		ASSERT_EQ(owner ? -EOWNERDEAD : -ESRCH, ret)
+			TH_LOG("round %d: %s", i, strerror(-ret));
+		if (owner) {
+			ASSERT_EQ(0, sx_reclaim(fd, id));
+			self->r.w[12 / 4] = 0;
+		}
+	}
+	EXPECT_TRUE(sx_wait_peers(fd, 0, 0));
+	EXPECT_EQ(0, sx_nr_waiters(fd));
+}
+
 /*
  * Two peers A and B.  A's death wakes the waiters that name A or no peer
  * (WAIT and WAITV), not those naming B; then B's death wakes the rest.

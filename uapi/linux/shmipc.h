@@ -111,7 +111,9 @@
  *   on entry too: a dead peer still marked gives -EOWNERDEAD at once, a
  *   peer no longer known (left, reclaimed, dead without owned words, or
  *   never attached) -ESRCH.  Either way a waiter that depends on one peer
- *   cannot sleep past its end.  Waiters of a destroyed region return
+ *   cannot sleep past its end.  The entry check never lags the exit: once
+ *   wait(2) or a pidfd reports the process gone, the peer is no longer
+ *   found attached (a deadline 0 WAIT is a liveness probe).  Waiters of a destroyed region return
  *   -EIDRM.
  *
  *   Destroy: UNLINK with SHMIPC_UNLINK_DESTROY also tears the region
