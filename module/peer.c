@@ -75,15 +75,20 @@ static struct shmipc_peer *shmipc_peer_lookup(struct shmipc_region *region,
 /*
  * The peer @id of @region, attached or marked dead, with a reference.
  * A death already signalled is taken into account first: the pidfd
- * wake-up queues the death work before the parent can reap the process,
- * so whoever saw it exit (wait(2), a pidfd) never finds it attached.
- * After the work ran, the peer is marked dead or forgotten: look again.
+ * wake-up queues the death work (under tasklist_lock) before wait(2)
+ * or waitid() can report the exit, so whoever learnt of it that way
+ * never finds the peer attached.  The work may also have run between the
+ * lookup and the flush: the state after the flush says.  A peer no
+ * longer attached is marked dead or forgotten: look again.
  */
 struct shmipc_peer *shmipc_peer_find(struct shmipc_region *region, u64 id)
 {
 	struct shmipc_peer *peer = shmipc_peer_lookup(region, id);
 
-	if (peer && flush_work(&peer->death_work)) {
+	if (!peer)
+		return NULL;
+	flush_work(&peer->death_work);
+	if (READ_ONCE(peer->state) != SHMIPC_PEER_ATTACHED) {
 		shmipc_peer_put(peer);
 		peer = shmipc_peer_lookup(region, id);
 	}

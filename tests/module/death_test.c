@@ -345,8 +345,10 @@ TEST_F(death, wait_naming_dead_marked_peer_eownerdead_at_once)
 	EXPECT_EQ(-ESRCH, sx_wait_peer(fd, 0, 0, SHMIPC_DEADLINE_NONE, id));
 }
 
-/* SIGKILL @pid and reap it by polling waitpid(): no sleep, so the caller
- * learns of the exit as early as possible.  The wait status code. */
+/*
+ * SIGKILL @pid and reap it by polling waitpid(): no sleep, so the caller
+ * learns of the exit as early as possible.  The wait status code.
+ */
 static int kill_reap_spinning(pid_t pid)
 {
 	int status;

@@ -112,9 +112,10 @@
  *   peer no longer known (left, reclaimed, dead without owned words, or
  *   never attached) -ESRCH.  Either way a waiter that depends on one peer
  *   cannot sleep past its end.  The entry check never lags the exit: once
- *   wait(2) or a pidfd reports the process gone, the peer is no longer
- *   found attached (a deadline 0 WAIT is a liveness probe).  Waiters of a destroyed region return
- *   -EIDRM.
+ *   wait(2) or waitid() has reported the process exited, the peer is no
+ *   longer found attached (a deadline 0 WAIT is a liveness probe); a
+ *   pidfd may poll readable a moment before that.  Waiters of a destroyed
+ *   region return -EIDRM.
  *
  *   Destroy: UNLINK with SHMIPC_UNLINK_DESTROY also tears the region
  *   down: waiters and parked io_uring waits return -EIDRM, new WAIT,
