@@ -91,6 +91,7 @@ struct shmipc_growbuf {
 	uint64_t reserved;	/* writer: reserved length + 1 (0: none) */
 	bool holding;		/* reader: a message read, not acked */
 	uint64_t hold_len;
+	uint32_t forgotten;	/* reader mapping none: name it removed */
 };
 
 /* "<region>.<key>" into @base, or -EINVAL / -ENAMETOOLONG. */
@@ -514,6 +515,24 @@ static int follow(struct shmipc_growbuf *gb, uint32_t gen,
 	return 0;
 }
 
+/*
+ * The writer left and everything it published was acked (ends_block()
+ * hands out what was published first): nobody needs its last
+ * generation's name, and nobody else removes it (a successor writer
+ * starts the next generation).  That is the one we map, or, if we map
+ * none (we took the reader's role after everything was read), @last: the
+ * generation published before we learnt the writer left.
+ */
+static void writer_left(struct shmipc_growbuf *gb, uint32_t last)
+{
+	if (gb->data) {
+		unname_gen(gb);
+	} else if (last && last != gb->forgotten) {
+		unlink_gen(gb->base, last);
+		gb->forgotten = last;
+	}
+}
+
 int shmipc_growbuf_read(struct shmipc_growbuf *gb, const void **ptr,
 			uint64_t *len, uint64_t deadline_ns)
 {
@@ -526,13 +545,15 @@ int shmipc_growbuf_read(struct shmipc_growbuf *gb, const void **ptr,
 	if (!ptr || !len)
 		return -EINVAL;
 	if (!gb->holding) {
+		/* Relaxed: read before we learn the writer left, so it is
+		 * that writer's last generation, or one it never published
+		 * in (a successor replaces that too), never a successor's. */
+		uint32_t last = gb->data ? 0 :
+			atomic_load_explicit(&gb->c->gen, memory_order_relaxed);
+
 		ret = ends_block(&gb->ends, try_message, gb, deadline_ns);
-		/* The writer left after we followed its last generation and
-		 * we acked all of it (ends_block hands out what was published
-		 * first): nobody needs the name, and nobody else removes it
-		 * (a successor writer starts the next generation). */
 		if (ret == -EOWNERDEAD || ret == -EPIPE)
-			unname_gen(gb);
+			writer_left(gb, last);
 		if (ret)
 			return ret;
 		/* Relaxed: ordered by the acquire of seq in try_message. */

@@ -782,6 +782,57 @@ TEST_F_TIMEOUT(gb, writer_killed_after_reader_followed, 60)
 }
 
 /*
+ * A reader reads and acks the writer's message, then leaves; a new reader
+ * takes the role (it maps no generation yet).  The writer is SIGKILLed:
+ * the new reader's read gives -EOWNERDEAD and removes the name of the
+ * generation everything was read from.
+ */
+TEST_F_TIMEOUT(gb, writer_killed_after_the_reader_was_replaced, 60)
+{
+	uint64_t dl = SOON(20000), len;
+	const void *p;
+	int fds[2], ret;
+	pid_t pid;
+
+	pid = reader_and_writer_child(self, fds);
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct shmipc_growbuf *w = child_open(self->o.name, "gb",
+						      SHMIPC_PRODUCER);
+		unsigned char *msg = malloc(20000);
+
+		fill(msg, 20000, 5);
+		if (shmipc_growbuf_write(w, msg, 20000, SOON(5000)))
+			_exit(101);
+		for (;;)
+			pause();	/* killed here */
+	}
+	ret = shmipc_growbuf_read(self->rd, &p, &len, dl);
+	ASSERT_EQ(0, ret) TH_LOG("%s", shmipc_strerror(ret));
+	EXPECT_TRUE(same(p, len, 5));
+	ASSERT_EQ(0, shmipc_growbuf_ack(self->rd));
+	shmipc_growbuf_close(self->rd);
+	ASSERT_EQ(0, shmipc_growbuf_open(self->o.r, "gb", SHMIPC_CONSUMER,
+					 &self->rd));
+	EXPECT_EQ(0, shmipc_growbuf_generation(self->rd));
+	EXPECT_TRUE(gen_exists(self, 1));
+	kill(pid, SIGKILL);
+	EXPECT_EQ(128 + SIGKILL, lt_reap(pid));
+	EXPECT_EQ(-EOWNERDEAD, shmipc_growbuf_read(self->rd, &p, &len, dl));
+	EXPECT_GT(dl, shmipc_now_ns());
+	EXPECT_FALSE(gen_exists(self, 1));
+	/* A successor writer starts generation 2; the reader follows. */
+	ASSERT_EQ(0, shmipc_growbuf_open(self->o.r, "gb", SHMIPC_PRODUCER,
+					 &self->w));
+	ASSERT_EQ(0, shmipc_growbuf_write(self->w, "again", 5, dl));
+	ASSERT_EQ(0, shmipc_growbuf_read(self->rd, &p, &len, dl));
+	EXPECT_EQ(0, memcmp(p, "again", 5));
+	EXPECT_EQ(2, shmipc_growbuf_generation(self->rd));
+	close(fds[0]);
+	close(fds[1]);
+}
+
+/*
  * A child that takes the reader's role of "gb", reads one message without
  * acking it, signals fds[1] and waits to be killed: its pid, or -1.
  */
