@@ -80,7 +80,8 @@ int shmipc_growbuf_open(struct shmipc_region *r, const char *key,
 /*
  * Release the role (the other side gets -EPIPE once it would block),
  * unmap the generation, free the handle.  A writer whose last message
- * was acked removes its generation's name.  NULL is a no-op.
+ * was acked removes its generation's name, and so does a reader that
+ * acked everything of a writer that is gone.  NULL is a no-op.
  */
 int shmipc_growbuf_close(struct shmipc_growbuf *gb);
 
@@ -125,11 +126,13 @@ int shmipc_growbuf_wait_ack(struct shmipc_growbuf *gb, uint64_t deadline_ns);
  * the writer's generation, mapped first if it is a new one).  Valid until
  * ack(); read again before ack: the same message.  Errors: -ETIMEDOUT,
  * -EOWNERDEAD (the writer died: after the messages it committed, if they
- * can still be mapped), -EPIPE (it closed, everything read), -EBADMSG
- * (corrupt control block, length or generation; a generation that does
- * not exist while its writer lives on for another second), -EPERM,
- * -EINVAL, and shmipc_region_open()'s errors mapping a generation.  The reader must
- * not trust the content more than any shared data.
+ * can still be mapped), -EPIPE (it closed, everything read); with either,
+ * everything was acked and the reader removes the last generation's
+ * name.  -EBADMSG (corrupt control block, length or generation; a
+ * generation that does not exist while its writer lives on for another
+ * second), -EPERM, -EINVAL, and shmipc_region_open()'s errors mapping a
+ * generation.  The reader must not trust the content more than any
+ * shared data.
  */
 int shmipc_growbuf_read(struct shmipc_growbuf *gb, const void **ptr,
 			uint64_t *len, uint64_t deadline_ns);
