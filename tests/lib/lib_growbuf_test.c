@@ -633,6 +633,31 @@ static pid_t reader_and_writer_child(FIXTURE_DATA(gb) *self, int fds[2])
 }
 
 /*
+ * The reader's role in the parent, and a child writer that writes one
+ * 20000-byte message filled with @seed (a new generation), signals fds[1]
+ * and waits to be killed: its pid, or -1.
+ */
+static pid_t writer_of_one_message(FIXTURE_DATA(gb) *self, int fds[2],
+				   int seed)
+{
+	pid_t pid = reader_and_writer_child(self, fds);
+
+	if (pid == 0) {
+		struct shmipc_growbuf *w = child_open(self->o.name, "gb",
+						      SHMIPC_PRODUCER);
+		unsigned char *msg = malloc(20000);
+
+		fill(msg, 20000, seed);
+		if (shmipc_growbuf_write(w, msg, 20000, SOON(5000)))
+			_exit(101);
+		lt_signal(fds[1]);
+		for (;;)
+			pause();	/* killed here */
+	}
+	return pid;
+}
+
+/*
  * The writer sends one message, then is SIGKILLed in the middle of the
  * next one, after growing the buffer for it (a new generation created,
  * half written, not committed), while the reader blocks: the reader gets
@@ -708,20 +733,8 @@ TEST_F_TIMEOUT(gb, writer_killed_after_growing, 60)
 	int fds[2], ret;
 	pid_t pid;
 
-	pid = reader_and_writer_child(self, fds);
+	pid = writer_of_one_message(self, fds, 3);
 	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		struct shmipc_growbuf *w = child_open(self->o.name, "gb",
-						      SHMIPC_PRODUCER);
-		unsigned char *msg = malloc(20000);
-
-		fill(msg, 20000, 3);
-		if (shmipc_growbuf_write(w, msg, 20000, SOON(5000)))
-			_exit(101);
-		lt_signal(fds[1]);
-		for (;;)
-			pause();	/* killed here */
-	}
 	ASSERT_EQ(0, lt_await(fds[0]));
 	kill(pid, SIGKILL);
 	EXPECT_EQ(128 + SIGKILL, lt_reap(pid));
@@ -753,19 +766,8 @@ TEST_F_TIMEOUT(gb, writer_killed_after_reader_followed, 60)
 	int fds[2], ret;
 	pid_t pid;
 
-	pid = reader_and_writer_child(self, fds);
+	pid = writer_of_one_message(self, fds, 4);
 	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		struct shmipc_growbuf *w = child_open(self->o.name, "gb",
-						      SHMIPC_PRODUCER);
-		unsigned char *msg = malloc(20000);
-
-		fill(msg, 20000, 4);
-		if (shmipc_growbuf_write(w, msg, 20000, SOON(5000)))
-			_exit(101);
-		for (;;)
-			pause();	/* killed here */
-	}
 	ret = shmipc_growbuf_read(self->rd, &p, &len, dl);
 	ASSERT_EQ(0, ret) TH_LOG("%s", shmipc_strerror(ret));
 	EXPECT_EQ(20000, len);
@@ -794,19 +796,8 @@ TEST_F_TIMEOUT(gb, writer_killed_after_the_reader_was_replaced, 60)
 	int fds[2], ret;
 	pid_t pid;
 
-	pid = reader_and_writer_child(self, fds);
+	pid = writer_of_one_message(self, fds, 5);
 	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		struct shmipc_growbuf *w = child_open(self->o.name, "gb",
-						      SHMIPC_PRODUCER);
-		unsigned char *msg = malloc(20000);
-
-		fill(msg, 20000, 5);
-		if (shmipc_growbuf_write(w, msg, 20000, SOON(5000)))
-			_exit(101);
-		for (;;)
-			pause();	/* killed here */
-	}
 	ret = shmipc_growbuf_read(self->rd, &p, &len, dl);
 	ASSERT_EQ(0, ret) TH_LOG("%s", shmipc_strerror(ret));
 	EXPECT_TRUE(same(p, len, 5));
