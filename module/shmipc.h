@@ -149,7 +149,9 @@ enum shmipc_peer_state {
  * flushes the death workqueue).  While ATTACHED, @exit_wait sits on the
  * pidfd wait queue of @pid: the kernel wakes it when the whole thread
  * group has exited, and it takes itself off and queues @death_work,
- * exactly once.  @state changes only under region->peer_lock and is read
+ * exactly once; shmipc_peer_find() waits for a queued @death_work (with
+ * its own reference, no lock held), so a death that wait(2) reported is
+ * never missed.  @state changes only under region->peer_lock and is read
  * with READ_ONCE() under bucket locks by waiters.
  */
 struct shmipc_peer {
